@@ -1,0 +1,90 @@
+"""Tenants and people.
+
+An ``Organization`` is a broker (券商 / 중개사), the tenant every user, key and system account belongs
+to. ``User`` is the one custom user model for end users and staff alike; end users are addressed by
+their public ``uid`` (a random 16-digit number, so ids reveal nothing about sign-up order or volume),
+staff by username.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from apps.core.money import AmountField
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    is_active = models.BooleanField(default=True)
+    # Transfers between two users of this broker (DESIGN.md §7).
+    allow_internal_transfer = models.BooleanField(default=False)
+    # Withdrawals at or below this value (in the token's own units) are approved automatically;
+    # above ``withdraw_dual_approval_threshold`` two different staff members must approve.
+    withdraw_auto_approve_threshold = AmountField()
+    withdraw_dual_approval_threshold = AmountField(default=Decimal("1000000"))
+    # Minimum KYC level needed to place orders; 0 means no gate.
+    trading_kyc_level = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    uid = models.BigIntegerField(unique=True, null=True, blank=True, help_text="Public user id")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="users", null=True)
+    phone = models.CharField(max_length=32, blank=True, default="")
+    kyc_level = models.PositiveSmallIntegerField(default=0)
+    language = models.CharField(max_length=10, default="en")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=~models.Q(email=""),
+                name="user_email_unique_per_org",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "phone"],
+                condition=~models.Q(phone=""),
+                name="user_phone_unique_per_org",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.username
+
+
+class FreezeKind(models.TextChoices):
+    LOGIN = "login"  # cannot log in
+    TRADE = "trade"  # cannot place orders (all symbols, or one symbol when ``symbol`` is set)
+    WITHDRAW = "withdraw"  # cannot withdraw (all tokens, or one token when ``token`` is set)
+
+
+class UserFreeze(models.Model):
+    """A staff-set freeze (冻结用户); active until lifted. Services that a kind guards check it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="freezes")
+    kind = models.CharField(max_length=16, choices=FreezeKind.choices)
+    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.CASCADE, null=True, blank=True)
+    token = models.ForeignKey("tokens.Token", on_delete=models.CASCADE, null=True, blank=True)
+    reason = models.CharField(max_length=255)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "kind", "is_active"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} freeze of {self.user}"
