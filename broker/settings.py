@@ -168,6 +168,11 @@ CELERY_TASK_ROUTES = {
     "apps.events.tasks.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "match-sweep": {"task": "apps.trading.tasks.match_sweep", "schedule": 5.0},
+    "events-sweep": {"task": "apps.events.tasks.sweep_undelivered", "schedule": 30.0},
+    "reconcile": {"task": "apps.accounts.tasks.reconcile_ledger", "schedule": 3600.0},
+}
 CELERY_TIMEZONE = "UTC"
 # Matching shards: symbol → queue "match.<crc32(symbol) % MATCH_SHARDS>".
 MATCH_SHARDS = env.int("MATCH_SHARDS", default=1)

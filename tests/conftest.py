@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from apps.accounts.models import AccountType
+from apps.accounts.models import AccountType, Balance
 from apps.accounts.services import manual_credit
 from apps.tokens.models import Symbol, Token
+from apps.trading.models import Order
+from apps.trading.services import order_place
 from apps.users.models import Organization, User
 from apps.users.services import organization_create, user_create
 
@@ -111,6 +113,53 @@ def fund() -> Callable[..., None]:
 
 
 @pytest.fixture(autouse=True)
+def _isolated_services() -> Any:
+    """Tasks run in-process unless a test starts a real worker; no cache entry survives a test."""
+    from django.core.cache import cache
+
+    from apps.trading.matching import forget_books
+    from broker.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    cache.clear()
+    forget_books()
+    yield
+    app.conf.task_always_eager = eager
+    forget_books()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness costs seconds per created user; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def place() -> Callable[..., Order]:
+    def make(user: User, side: str, type: str = "limit", symbol: str = "BTCUSDT", **kwargs: Any) -> Order:
+        return order_place(user=user, symbol_id=symbol, side=side, type=type, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def bal() -> Callable[..., tuple[Decimal, Decimal]]:
+    """(available, hold) of a user's main SPOT balance of ``token``."""
+
+    def read(user: User, token: str) -> tuple[Decimal, Decimal]:
+        row = Balance.objects.filter(
+            account__user=user, account__type=AccountType.SPOT, account__index=0, token_id=token
+        ).first()
+        return (row.available, row.hold) if row else (Decimal(0), Decimal(0))
+
+    return read
+
+
+@pytest.fixture
+def traders(make_user, fund, btcusdt):
+    alice, bob = make_user(email="alice@example.com"), make_user(email="bob@example.com")
+    for user in (alice, bob):
+        fund(user, "BTC", "10")
+        fund(user, "USDT", "100000")
+    return alice, bob

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Account, Balance, Bucket, LedgerTransaction, Posting
+from apps.core.db import bulk_set
 from apps.core.errors import InsufficientBalance, InvalidAmount, UnbalancedTransaction, UnknownAccount, UnknownToken
 from apps.core.money import ZERO, check_storable, money_context
 from apps.tokens.models import Token
@@ -68,9 +69,9 @@ def _lock_balances(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Balance
     accounts = {a.pk: a for a in Account.objects.filter(pk__in=account_ids).only("pk", "allow_negative")}
     if len(accounts) != len(account_ids):
         raise UnknownAccount(f"Unknown account: {sorted(set(account_ids) - set(accounts))}")
-    pair_filter = Q()
-    for account_id, token_id in pairs:
-        pair_filter |= Q(account_id=account_id, token_id=token_id)
+    # account × token covers every pair (and at most a few extra rows of the same accounts, locked
+    # in the same fixed order); one IN-list query instead of an OR of pairs.
+    pair_filter = Q(account_id__in=account_ids, token_id__in=sorted({t for _, t in pairs}))
     existing = set(Balance.objects.filter(pair_filter).values_list("account_id", "token_id"))
     missing = pairs - existing
     if missing:
@@ -148,7 +149,7 @@ def ledger_post(
         now = timezone.now()
         for balance in touched:
             balance.updated_at = now
-        Balance.objects.bulk_update(touched, ["available", "hold", "lockup", "updated_at"])
+        bulk_set(touched, ["available", "hold", "lockup", "updated_at"])
         Posting.objects.bulk_create(postings)
     ledger_tx.created = True  # type: ignore[attr-defined]
     return ledger_tx

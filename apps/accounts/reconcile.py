@@ -11,16 +11,34 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, Sum
 
 from apps.accounts.models import Balance, Bucket, Posting
 from apps.core.money import ZERO, fmt
 
 
+def _sums(keys: tuple[str, ...]) -> dict[tuple[Any, ...], Decimal]:
+    """Exact per-key sums of posting amounts.
+
+    SQLite's SUM() goes through floating point, which is not exact for DECIMAL(38,18); there the
+    sums are taken in Python with Decimal. PostgreSQL's numeric SUM is exact and runs in the database.
+    """
+    if connection.vendor == "sqlite":
+        totals: dict[tuple[Any, ...], Decimal] = defaultdict(lambda: ZERO)
+        for row in Posting.objects.values_list(*keys, "amount").iterator(chunk_size=5000):
+            totals[row[:-1]] += row[-1]
+        return dict(totals)
+    return {
+        tuple(row[k] for k in keys): row["total"] or ZERO
+        for row in Posting.objects.values(*keys).annotate(total=Sum("amount")).order_by()
+    }
+
+
 def reconcile(*, max_items: int = 100) -> dict[str, Any]:
     expected: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for row in Posting.objects.values("account_id", "token_id", "bucket").annotate(total=Sum("amount")):
-        expected[(row["account_id"], row["token_id"])][row["bucket"]] = row["total"] or ZERO
+    for (account_id, token_id, bucket), total in _sums(("account_id", "token_id", "bucket")).items():
+        expected[(account_id, token_id)][bucket] = total
 
     mismatches: list[dict[str, Any]] = []
     seen: set[tuple[int, str]] = set()
@@ -46,12 +64,10 @@ def reconcile(*, max_items: int = 100) -> dict[str, Any]:
         {"account_id": a, "token": t} for (a, t) in expected if (a, t) not in seen and any(expected[(a, t)].values())
     ]
     unbalanced = [
-        {"transaction_id": r["transaction_id"], "token": r["token_id"], "sum": fmt(r["total"])}
-        for r in Posting.objects.values("transaction_id", "token_id")
-        .annotate(total=Sum("amount"))
-        .exclude(total=0)
-        .order_by("transaction_id")[:max_items]
-    ]
+        {"transaction_id": tx, "token": token, "sum": fmt(total)}
+        for (tx, token), total in sorted(_sums(("transaction_id", "token_id")).items())
+        if total != 0
+    ][:max_items]
     negative = [
         {"account_id": b.account_id, "token": b.token_id}
         for b in Balance.objects.filter(Q(hold__lt=0) | Q(lockup__lt=0) | Q(available__lt=0, allow_negative=False))[

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.selectors import user_balances
 from apps.core.money import fmt
+from apps.webapi.auth import current_user
 
 
 class ServerTimeApi(APIView):
@@ -47,6 +48,6 @@ class BalanceListApi(APIView):
                 "lockup": fmt(b.lockup),
                 "total": fmt(b.total),
             }
-            for b in user_balances(user=request.user)  # type: ignore[arg-type]
+            for b in user_balances(user=current_user(request))
         ]
         return Response(rows)

@@ -1,0 +1,142 @@
+"""Market-data writes, called by the matching worker: klines inside the batch transaction, the depth
+snapshot and websocket fan-out after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db.models import Q
+
+from apps.core.money import fmt
+from apps.market.intervals import bucket_start
+from apps.market.models import INTERVALS, Kline
+
+logger = logging.getLogger(__name__)
+
+DEPTH_LEVELS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One trade as market data needs it."""
+
+    trade_id: int
+    ts_ms: int
+    price: Decimal
+    quantity: Decimal
+    quote: Decimal
+    buyer_is_maker: bool
+
+
+def klines_record(*, symbol_id: str, ticks: list[Tick]) -> None:
+    """Fold a batch's trades into every interval's current bucket (one read, one upsert)."""
+    if not ticks:
+        return
+    buckets: dict[tuple[str, int], dict[str, Any]] = {}
+    for tick in ticks:
+        for interval in INTERVALS:
+            key = (interval, bucket_start(interval, tick.ts_ms))
+            bar = buckets.get(key)
+            if bar is None:
+                buckets[key] = {
+                    "open": tick.price,
+                    "high": tick.price,
+                    "low": tick.price,
+                    "close": tick.price,
+                    "volume": tick.quantity,
+                    "quote_volume": tick.quote,
+                    "trade_count": 1,
+                }
+            else:
+                bar["high"] = max(bar["high"], tick.price)
+                bar["low"] = min(bar["low"], tick.price)
+                bar["close"] = tick.price
+                bar["volume"] += tick.quantity
+                bar["quote_volume"] += tick.quote
+                bar["trade_count"] += 1
+    lookup = Q()
+    for interval, open_time in buckets:
+        lookup |= Q(interval=interval, open_time=open_time)
+    existing = {(k.interval, k.open_time): k for k in Kline.objects.filter(lookup, symbol_id=symbol_id)}
+    rows: list[Kline] = []
+    for (interval, open_time), bar in buckets.items():
+        old = existing.get((interval, open_time))
+        if old is not None:
+            bar["open"] = old.open
+            bar["high"] = max(old.high, bar["high"])
+            bar["low"] = min(old.low, bar["low"])
+            bar["volume"] += old.volume
+            bar["quote_volume"] += old.quote_volume
+            bar["trade_count"] += old.trade_count
+        rows.append(Kline(symbol_id=symbol_id, interval=interval, open_time=open_time, **bar))
+    Kline.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["symbol", "interval", "open_time"],
+        update_fields=["open", "high", "low", "close", "volume", "quote_volume", "trade_count"],
+    )
+
+
+def depth_key(symbol_id: str) -> str:
+    return f"market:depth:{symbol_id}"
+
+
+def depth_store(
+    *,
+    symbol_id: str,
+    seq_id: int,
+    bids: Iterable[tuple[Decimal, Decimal]],
+    asks: Iterable[tuple[Decimal, Decimal]],
+    ts_ms: int,
+) -> dict[str, Any]:
+    snapshot = {
+        "symbol": symbol_id,
+        "seq_id": seq_id,
+        "ts": ts_ms,
+        "bids": [[fmt(p), fmt(q)] for p, q in bids],
+        "asks": [[fmt(p), fmt(q)] for p, q in asks],
+    }
+    previous = cache.get(depth_key(symbol_id))
+    # seq_id only grows: a slower writer never overwrites a newer snapshot.
+    if previous is None or previous.get("seq_id", -1) <= seq_id:
+        cache.set(depth_key(symbol_id), snapshot, timeout=None)
+    return snapshot
+
+
+def market_group(symbol_id: str) -> str:
+    return f"market.{symbol_id}"
+
+
+def market_publish(*, symbol_id: str, messages: list[tuple[str, Any]]) -> None:
+    """Fan out ``(topic, data)`` messages, in order, to the symbol's websocket subscribers (after commit)."""
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return
+    group = market_group(symbol_id)
+
+    async def send_all() -> None:
+        for topic, data in messages:
+            await layer.group_send(group, {"type": "market.message", "topic": topic, "symbol": symbol_id, "data": data})
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:  # market data fan-out must never break settlement that already committed
+        logger.exception("market fan-out failed for %s", symbol_id)
+
+
+def tick_payload(tick: Tick) -> dict[str, Any]:
+    return {
+        "id": tick.trade_id,
+        "price": fmt(tick.price),
+        "qty": fmt(tick.quantity),
+        "quote_qty": fmt(tick.quote),
+        "time": tick.ts_ms,
+        "buyer_is_maker": tick.buyer_is_maker,
+    }
