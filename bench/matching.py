@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--place-sample", type=int, default=500)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the drain")
     args = parser.parse_args()
 
     setup("broker_bench")
@@ -93,7 +94,31 @@ def main() -> None:
         )
     print(f"setup: {args.orders} pending orders for {len(users)} users")
 
+    # Event delivery runs on the notifications worker in production, not in the matching worker:
+    # keep it out of the measured path (the outbox rows themselves are written and counted).
+    patcher = mock.patch("apps.events.services._queue_delivery")
+    patcher.start()
     batch_ms: list[float] = []
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    slow: list[tuple[float, str]] = []
+
+    def timed(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            slow.append((time.perf_counter() - t0, sql[:120]))
+
+    from django.db import connection
+
+    wrapper = connection.execute_wrapper(timed) if args.profile else None
+    if wrapper is not None:
+        wrapper.__enter__()
     started = time.perf_counter()
     processed = 0
     while True:
@@ -104,6 +129,16 @@ def main() -> None:
         batch_ms.append((time.perf_counter() - t0) * 1000)
         processed += done
     elapsed = time.perf_counter() - started
+    patcher.stop()
+    if wrapper is not None:
+        wrapper.__exit__(None, None, None)
+        for seconds, sql in sorted(slow, reverse=True)[:12]:
+            print(f"{seconds * 1000:8.1f} ms  {sql}")
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     trades = Trade.objects.count()
     print(f"matched {processed} orders in {elapsed:.2f}s: {processed / elapsed:.0f} orders/s, {trades} trades")
 

@@ -121,6 +121,9 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.post
         # Django's built-in psycopg pool; it requires CONN_MAX_AGE = 0.
         _db["CONN_MAX_AGE"] = 0
         _db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env.int("DB_POOL_MAX", default=20), "timeout": 30}}
+    # Server-side parameter binding: psycopg sends parameters separately instead of interpolating
+    # them into the SQL text client-side, which dominated large batch inserts.
+    _db.setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
     _db.setdefault("TEST", {})
     _db["TEST"]["NAME"] = env.str("TEST_DATABASE_NAME", default="test_broker")
 DB_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"

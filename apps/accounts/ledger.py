@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Account, Balance, Bucket, LedgerTransaction, Posting
-from apps.core.db import bulk_set
+from apps.core.db import bulk_insert, bulk_set
 from apps.core.errors import InsufficientBalance, InvalidAmount, UnbalancedTransaction, UnknownAccount, UnknownToken
 from apps.core.money import ZERO, check_storable, money_context
 from apps.tokens.models import Token
@@ -150,6 +150,6 @@ def ledger_post(
         for balance in touched:
             balance.updated_at = now
         bulk_set(touched, ["available", "hold", "lockup", "updated_at"])
-        Posting.objects.bulk_create(postings)
+        bulk_insert(postings)
     ledger_tx.created = True  # type: ignore[attr-defined]
     return ledger_tx

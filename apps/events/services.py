@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.core.db import bulk_insert
 from apps.events.models import OutboxEvent
 from apps.users.models import User
 
@@ -23,7 +24,7 @@ def events_emit_many(events: list[OutboxEvent]) -> list[OutboxEvent]:
     """Bulk variant for the matching worker's batch transaction."""
     if not events:
         return []
-    created = OutboxEvent.objects.bulk_create(events)
+    created = bulk_insert(events)
     ids = [e.pk for e in created if e.pk is not None]
     transaction.on_commit(lambda: _queue_delivery(ids))
     return created

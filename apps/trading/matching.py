@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from apps.accounts.ledger import Leg, ledger_post
 from apps.accounts.models import Account, AccountType, Bucket, TransactionKind
-from apps.core.db import bulk_set
+from apps.core.db import bulk_insert, bulk_set
 from apps.core.money import ZERO, money_context, quantize_down
 from apps.events.models import OutboxEvent
 from apps.events.services import events_emit_many
@@ -352,7 +352,7 @@ def _write(
             "updated_at",
         ],
     )
-    created_trades = Trade.objects.bulk_create(trades)
+    created_trades = bulk_insert(trades)
     bulk_set(batch.commands, ["processed_at", "seq", "reason"])
     state.seq = seq
     if created_trades:
