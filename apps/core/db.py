@@ -9,8 +9,11 @@ writer) it issues one plain ``UPDATE`` per row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
 
 
 def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
@@ -35,7 +38,7 @@ def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
     types = [pk.db_type(connection), *(c.db_type(connection) for c in columns)]  # type: ignore[union-attr]
     unnest = ", ".join(f"%s::{t}[]" for t in types)
     names = ", ".join(["pk", *(f"c{i}" for i in range(len(columns)))])
-    assignments = ", ".join(f"{qn(c.column)} = v.c{i}" for i, c in enumerate(columns))  # type: ignore[union-attr]
+    assignments = ", ".join(f"{qn(c.column)} = v.c{i}" for i, c in enumerate(columns))  # type: ignore[union-attr, arg-type]
     sql = (
         f"UPDATE {qn(meta.db_table)} AS t SET {assignments} "
         f"FROM unnest({unnest}) AS v({names}) WHERE t.{qn(pk.column)} = v.pk"
@@ -44,7 +47,7 @@ def bulk_set(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
         cursor.execute(sql, arrays)
 
 
-def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
+def bulk_insert(objs: Sequence[M]) -> list[M]:
     """Insert many rows of one model and set their primary keys.
 
     On PostgreSQL this streams the rows with ``COPY`` after reserving their ids from the table's
@@ -53,10 +56,10 @@ def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
     applied as ``save()`` would.
     """
     if not objs:
-        return objs
+        return []
     model = type(objs[0])
     if connection.vendor != "postgresql":
-        return model._default_manager.bulk_create(objs)  # type: ignore[arg-type]
+        return model._default_manager.bulk_create(objs)
     meta = model._meta
     pk = meta.pk
     assert pk is not None
@@ -77,4 +80,4 @@ def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
-    return objs
+    return list(objs)
