@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "apps.core",
     "apps.users",
     "apps.tokens",

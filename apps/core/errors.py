@@ -72,6 +72,32 @@ class Conflict(BrokerError):
     default_message = "Conflicts with the current state"
 
 
+class SecondFactorRequired(BrokerError):
+    code = "SECOND_FACTOR_REQUIRED"
+    biz_code = 21
+    http_status = 403
+    default_message = "This operation needs your second factor (bind Google Authenticator first)"
+
+
+class WrongSecondFactor(BrokerError):
+    code = "WRONG_SECOND_FACTOR"
+    biz_code = 21
+    default_message = "The Google Authenticator code is wrong or expired"
+
+
+class FundPasswordRequired(BrokerError):
+    code = "FUND_PASSWORD_REQUIRED"
+    biz_code = 2
+    http_status = 403
+    default_message = "Set a fund password first"
+
+
+class WrongFundPassword(BrokerError):
+    code = "WRONG_FUND_PASSWORD"
+    biz_code = 2
+    default_message = "The fund password is wrong"
+
+
 # --- ledger -------------------------------------------------------------------------------------
 class LedgerError(BrokerError):
     code = "LEDGER_ERROR"

@@ -45,6 +45,8 @@ class User(AbstractUser):
     phone = models.CharField(max_length=32, blank=True, default="")
     kyc_level = models.PositiveSmallIntegerField(default=0)
     language = models.CharField(max_length=10, default="en")
+    # Hashed like the login password; required with the second factor for withdrawals.
+    fund_password = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
         constraints = [
