@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from collections import defaultdict
@@ -138,7 +139,8 @@ def main() -> None:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime"))
+        stats.print_stats(int(os.environ.get("PROFILE_ROWS", "25")))
     trades = Trade.objects.count()
     print(f"matched {processed} orders in {elapsed:.2f}s: {processed / elapsed:.0f} orders/s, {trades} trades")
 

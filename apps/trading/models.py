@@ -53,10 +53,13 @@ DONE_STATUSES = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED)
 
 
 class Order(models.Model):
-    organization = models.ForeignKey("users.Organization", on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="orders")
-    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.PROTECT, related_name="orders")
+    # Foreign keys without their own index where a composite index below starts with the column (or
+    # nothing looks orders up by it): every matching batch rewrites hundreds of order rows, and each
+    # index is one more entry to write per row.
+    organization = models.ForeignKey("users.Organization", on_delete=models.PROTECT, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="orders", db_index=False)
+    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.PROTECT, related_name="orders", db_index=False)
     client_order_id = models.CharField(max_length=64)
     side = models.CharField(max_length=4, choices=OrderSide.choices)
     type = models.CharField(max_length=16, choices=OrderType.choices)
@@ -72,13 +75,13 @@ class Order(models.Model):
     executed_quote = AmountField()
     leaves_quantity = AmountField()  # still open on the book
     fee = AmountField()  # paid in the token received: base for a buy, quote for a sell
-    hold_token = models.ForeignKey("tokens.Token", on_delete=models.PROTECT, related_name="+")
+    hold_token = models.ForeignKey("tokens.Token", on_delete=models.PROTECT, related_name="+", db_index=False)
     hold_amount = AmountField()  # moved to hold at placement
     hold_remaining = AmountField()  # still held; released when the order is done
     reason = models.CharField(max_length=64, blank=True, default="")
     # The match sequence at which the engine accepted it: its time priority on the book.
     book_seq = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -106,9 +109,10 @@ class CommandKind(models.TextChoices):
 
 
 class MatchCommand(models.Model):
-    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.PROTECT, related_name="+")
+    # Indexed through ``command_pending`` and ``command_once_per_order`` (see Order's comment).
+    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField(max_length=8, choices=CommandKind.choices)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commands")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commands", db_index=False)
     reason = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
