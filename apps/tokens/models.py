@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -113,6 +114,23 @@ class Symbol(models.Model):
     @property
     def quantity_places(self) -> int:
         return max(0, -int(self.quantity_step.normalize().as_tuple().exponent))
+
+    def clean(self) -> None:
+        # The matching engine works in integer ticks and lots of these sizes: changing them under
+        # resting orders would re-price those orders on the next book rebuild.
+        if self.pk and not self._state.adding:
+            stored = Symbol.objects.filter(pk=self.pk).values("price_tick", "quantity_step").first()
+            changed = stored is not None and (
+                stored["price_tick"] != self.price_tick or stored["quantity_step"] != self.quantity_step
+            )
+            if changed:
+                from apps.trading.models import OPEN_STATUSES, Order
+
+                if Order.objects.filter(symbol_id=self.pk, status__in=OPEN_STATUSES).exists():
+                    raise ValidationError(
+                        "Price tick and quantity step cannot change while the symbol has open orders "
+                        "(pause or delist it and let the orders finish first)"
+                    )
 
     def merge_level_list(self) -> list[Decimal]:
         return [Decimal(x) for x in self.merge_levels.split(",") if x.strip()]

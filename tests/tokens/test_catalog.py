@@ -35,3 +35,18 @@ def test_symbol_status_changes(btcusdt):
 
 def test_symbol_precision_helpers(btcusdt):
     assert (btcusdt.price_places, btcusdt.quantity_places) == (2, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tick_and_step_are_frozen_while_orders_rest(traders, place, btcusdt):
+    from decimal import Decimal
+
+    alice, _ = traders
+    order = place(alice, "sell", price="100", quantity="1")
+    btcusdt.price_tick = Decimal("0.1")
+    with pytest.raises(ValidationError):
+        btcusdt.full_clean()
+    from apps.trading.services import order_cancel
+
+    order_cancel(user=alice, order_id=order.pk)
+    btcusdt.full_clean()  # no open orders: allowed
