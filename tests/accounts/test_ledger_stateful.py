@@ -18,6 +18,7 @@ from apps.accounts.reconcile import reconcile
 from apps.accounts.services import system_account, user_account
 from apps.core.errors import InsufficientBalance
 from apps.core.money import ZERO
+from apps.tokens.models import Token
 from apps.tokens.services import token_create
 from apps.users.services import organization_create, user_create
 
@@ -33,11 +34,8 @@ def test_ledger_state_machine(django_db_blocker):
             # Fresh rows for every example (the database is shared across examples of one test).
             self.org = organization_create(name=f"Org {id(self)}")
             for token in TOKENS:
-                if not Balance.objects.filter(token_id=token).exists():
-                    from apps.tokens.models import Token
-
-                    if not Token.objects.filter(pk=token).exists():
-                        token_create(id=token, name=token, precision=8)
+                if not Token.objects.filter(pk=token).exists():
+                    token_create(id=token, name=token, precision=8)
             self.users = [
                 user_create(organization=self.org, email=f"u{i}-{id(self)}@example.com", password=None)
                 for i in range(3)
