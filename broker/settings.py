@@ -14,6 +14,7 @@ key for secrets at rest.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "apps.core",
     "apps.users",
     "apps.tokens",
@@ -73,6 +75,8 @@ INSTALLED_APPS = [
     "apps.market",
     "apps.events",
     "apps.webapi",
+    "apps.kyc",
+    "apps.finance",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a lockout flagged during authenticate() into a response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "broker.urls"
@@ -235,3 +241,60 @@ LOGGING = {
 
 # Demo market maker started by `make run` (see apps/trading/management/commands/run_market_maker.py).
 DEMO_MARKET_MAKER = env.bool("DEMO_MARKET_MAKER", default=True)
+
+
+# --- users: login lockout, verification codes, KYC (docs/users.md) ----------------------------
+# django-axes first: it refuses a locked-out username+IP before any password is checked. Then end
+# users by email/phone within their organization, then staff usernames (admin).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "apps.users.backends.ContactBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "apps.webapi.auth_views.axes_lockout_response"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@broker.local")
+# Same shape as EMAIL_BACKEND (apps/users/sms.py): console, in-memory, or a provider's class path.
+SMS_BACKEND = env.str("SMS_BACKEND", default="apps.users.sms.ConsoleSmsBackend")
+VERIFICATION_CODE_TTL = env.int("VERIFICATION_CODE_TTL", default=300)  # seconds
+VERIFICATION_CODE_MAX_ATTEMPTS = env.int("VERIFICATION_CODE_MAX_ATTEMPTS", default=5)
+VERIFICATION_CODE_RESEND_SECONDS = env.int("VERIFICATION_CODE_RESEND_SECONDS", default=60)
+VERIFICATION_CODE_SEND_RATE = env.str("VERIFICATION_CODE_SEND_RATE", default="20/hour")  # per client IP
+# KYC documents are private: outside MEDIA_ROOT, served only through a staff-permission view.
+KYC_DOCUMENT_ROOT = env.path("KYC_DOCUMENT_ROOT", default=BASE_DIR / "var" / "private" / "kyc")
+KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
+
+# --- custody gateway (DESIGN.md §7, docs/funding.md) ----------------------------------------------
+# "simulated" (built in: fake addresses, staff-simulated deposits, withdrawals confirm after a delay)
+# or "http" (a custodian's API; its signed callbacks arrive at /custody/callback).
+CUSTODY_BACKEND = env.str("CUSTODY_BACKEND", default="simulated")
+CUSTODY_SIMULATED_CONFIRM_SECONDS = env.int("CUSTODY_SIMULATED_CONFIRM_SECONDS", default=10)
+CUSTODY_HTTP_URL = env.str("CUSTODY_HTTP_URL", default="")
+CUSTODY_HTTP_SECRET = env.str("CUSTODY_HTTP_SECRET", default="")
+CUSTODY_CALLBACK_SECRET = env.str("CUSTODY_CALLBACK_SECRET", default="")
+CUSTODY_CALLBACK_WINDOW_SECONDS = env.int("CUSTODY_CALLBACK_WINDOW_SECONDS", default=300)
+if PRODUCTION and CUSTODY_BACKEND == "http" and not (CUSTODY_HTTP_SECRET and CUSTODY_CALLBACK_SECRET):
+    raise ImproperlyConfigured("CUSTODY_BACKEND=http needs CUSTODY_HTTP_SECRET and CUSTODY_CALLBACK_SECRET")
+# Approved withdrawals the custodian has not taken yet (it was down, a worker was lost) are re-queued.
+CELERY_BEAT_SCHEDULE["withdrawals-broadcast-sweep"] = {
+    "task": "apps.accounts.tasks.sweep_approved_withdrawals",
+    "schedule": 60.0,
+}
+
+# --- finance (docs/finance.md) ------------------------------------------------------------------
+# Lock-ups whose unlock date passed are released every minute; yesterday's referral commission is
+# paid shortly after midnight UTC.
+CELERY_BEAT_SCHEDULE["finance-lockups-release-due"] = {
+    "task": "apps.finance.tasks.lockups_release_due",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["finance-commission-settle"] = {
+    "task": "apps.finance.tasks.commission_settle_yesterday",
+    "schedule": crontab(hour=0, minute=15),
+}

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import timedelta
 
-from apps.accounts.models import Account, AccountType, Balance, Posting
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import (
+    Account,
+    AccountType,
+    AddressBookEntry,
+    Balance,
+    BankCard,
+    Deposit,
+    FundingKind,
+    Posting,
+    Transfer,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from apps.core.errors import WithdrawalNotFound
 from apps.core.pagination import page_by_id
 from apps.users.models import User
 
@@ -34,3 +50,87 @@ def balance_flow(
     if token_id:
         queryset = queryset.filter(token_id=token_id)
     return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
+
+
+def deposits_of(
+    *,
+    user: User,
+    token_id: str | None = None,
+    from_id: int | None = None,
+    to_id: int | None = None,
+    limit: int | None = None,
+) -> list[Deposit]:
+    queryset = Deposit.objects.filter(user=user).select_related("user", "chain")
+    if token_id:
+        queryset = queryset.filter(token_id=token_id.upper())
+    return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
+
+
+def withdrawals_of(
+    *,
+    user: User,
+    token_id: str | None = None,
+    from_id: int | None = None,
+    to_id: int | None = None,
+    limit: int | None = None,
+) -> list[Withdrawal]:
+    queryset = Withdrawal.objects.filter(user=user).select_related("user", "chain")
+    if token_id:
+        queryset = queryset.filter(token_id=token_id.upper())
+    return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
+
+
+def withdrawal_of(*, user: User, withdrawal_id: int) -> Withdrawal:
+    withdrawal = Withdrawal.objects.filter(user=user, pk=withdrawal_id).select_related("user", "chain").first()
+    if withdrawal is None:
+        raise WithdrawalNotFound()
+    return withdrawal
+
+
+def transfers_of(
+    *,
+    user: User,
+    token_id: str | None = None,
+    from_id: int | None = None,
+    to_id: int | None = None,
+    limit: int | None = None,
+) -> list[Transfer]:
+    """Transfers the user sent or received."""
+    queryset = Transfer.objects.filter(Q(user=user) | Q(to_user=user)).select_related(
+        "from_account", "to_account", "to_user", "user"
+    )
+    if token_id:
+        queryset = queryset.filter(token_id=token_id.upper())
+    return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
+
+
+def address_book_of(*, user: User, token_id: str | None = None) -> QuerySet[AddressBookEntry]:
+    queryset = AddressBookEntry.objects.filter(user=user).select_related("chain")
+    if token_id:
+        queryset = queryset.filter(token_id=token_id.upper())
+    return queryset.order_by("id")
+
+
+def bank_cards_of(*, user: User) -> QuerySet[BankCard]:
+    return BankCard.objects.filter(user=user, is_active=True).order_by("id")
+
+
+def withdrawal_address_history(*, withdrawal: Withdrawal) -> QuerySet[Withdrawal]:
+    """Earlier withdrawals to the same destination (the reviewer's "address history")."""
+    return (
+        Withdrawal.objects.filter(token_id=withdrawal.token_id, address=withdrawal.address, memo=withdrawal.memo)
+        .exclude(pk=withdrawal.pk)
+        .filter(pk__lt=withdrawal.pk)
+        .select_related("user")
+        .order_by("-pk")
+    )
+
+
+def withdrawals_awaiting_broadcast(*, min_age_seconds: int) -> list[int]:
+    """Approved crypto withdrawals not handed to the custodian for ``min_age_seconds`` (oldest first)."""
+    cutoff = timezone.now() - timedelta(seconds=min_age_seconds)
+    return list(
+        Withdrawal.objects.filter(status=WithdrawalStatus.APPROVED, kind=FundingKind.CRYPTO, updated_at__lte=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )

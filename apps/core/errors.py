@@ -207,3 +207,183 @@ class RateLimited(BrokerError):
     biz_code = 34
     http_status = 429
     default_message = "Too many requests"
+
+
+# --- users, security, KYC (apps/users, apps/kyc) ------------------------------------------------
+class WrongCredentials(BrokerError):
+    code = "WRONG_CREDENTIALS"
+    biz_code = 3
+    http_status = 401
+    default_message = "Wrong account or password"
+
+
+class LoginLocked(BrokerError):
+    code = "LOGIN_LOCKED"
+    biz_code = 3
+    http_status = 429
+    default_message = "Too many failed logins; try again later"
+
+
+class AccountFrozen(BrokerError):
+    code = "ACCOUNT_FROZEN"
+    biz_code = 3
+    http_status = 403
+    default_message = "This account is frozen"
+
+
+class CodeInvalid(BrokerError):
+    code = "CODE_INVALID"
+    biz_code = 2
+    default_message = "The verification code is wrong, expired or already used"
+
+
+class CodeCooldown(BrokerError):
+    code = "CODE_COOLDOWN"
+    biz_code = 2
+    http_status = 429
+    default_message = "A code was sent recently; wait before asking again"
+
+
+class VerificationRequired(BrokerError):
+    code = "VERIFICATION_REQUIRED"
+    biz_code = 21
+    http_status = 403
+    default_message = "This operation needs a verification code"
+
+
+class KycLevelRequired(BrokerError):
+    code = "KYC_LEVEL_REQUIRED"
+    biz_code = 3
+    http_status = 403
+    default_message = "A higher KYC level is required"
+
+
+# --- funding (deposits, withdrawals, transfers, custody) ----------------------------------------
+class UnknownChain(BrokerError):
+    code = "UNKNOWN_CHAIN"
+    biz_code = 12
+    default_message = "Unknown chain for this token"
+
+
+class DepositDisabled(BrokerError):
+    code = "DEPOSIT_DISABLED"
+    biz_code = 12
+    default_message = "Deposits of this token are suspended"
+
+
+class WithdrawDisabled(BrokerError):
+    code = "WITHDRAW_DISABLED"
+    biz_code = 12
+    default_message = "Withdrawals of this token are suspended"
+
+
+class InvalidAddress(BrokerError):
+    code = "INVALID_ADDRESS"
+    biz_code = 2
+    default_message = "The address is not valid for this chain"
+
+
+class AmountBelowMinimum(BrokerError):
+    code = "AMOUNT_BELOW_MINIMUM"
+    biz_code = 6
+    default_message = "The amount is below the minimum"
+
+
+class WithdrawLimitExceeded(BrokerError):
+    code = "WITHDRAW_LIMIT_EXCEEDED"
+    biz_code = 7
+    default_message = "The amount exceeds your withdrawal limit"
+
+
+class WithdrawFrozen(BrokerError):
+    code = "WITHDRAW_FROZEN"
+    biz_code = 100102
+    http_status = 403
+    default_message = "Withdrawals are frozen for this account"
+
+
+class WithdrawalNotFound(NotFound):
+    code = "WITHDRAWAL_NOT_FOUND"
+    default_message = "Withdrawal does not exist"
+
+
+class DepositNotFound(NotFound):
+    code = "DEPOSIT_NOT_FOUND"
+    default_message = "Deposit does not exist"
+
+
+class InvalidTransition(Conflict):
+    code = "INVALID_TRANSITION"
+    default_message = "Not allowed in the current state"
+
+
+class TransferNotAllowed(BrokerError):
+    code = "TRANSFER_NOT_ALLOWED"
+    biz_code = 3
+    http_status = 403
+    default_message = "This transfer is not allowed"
+
+
+class CustodyError(BrokerError):
+    """The custodian could not be reached or answered with an error; the operation can be retried."""
+
+    code = "CUSTODY_ERROR"
+    http_status = 502
+    default_message = "The custodian is unavailable"
+
+
+class CustodyRejected(BrokerError):
+    """The custodian refused a request for good (e.g. a withdrawal it will not send)."""
+
+    code = "CUSTODY_REJECTED"
+    default_message = "The custodian rejected the request"
+
+
+class BadCallbackSignature(BrokerError):
+    code = "BAD_SIGNATURE"
+    http_status = 401
+    default_message = "Bad or missing callback signature"
+
+
+class CallbackReplayed(BrokerError):
+    code = "CALLBACK_REPLAYED"
+    http_status = 409
+    default_message = "This callback was already received"
+
+
+# --- finance (apps/finance: airdrops, lock-ups, convert, mapping, bonus, commission) -------------
+class OperatingBalanceInsufficient(InsufficientBalance):
+    code = "OPERATING_BALANCE_INSUFFICIENT"
+    biz_code = 19
+    default_message = "The broker's operating account cannot cover this operation"
+
+
+class PairNotOffered(BrokerError):
+    code = "PAIR_NOT_OFFERED"
+    biz_code = 12
+    default_message = "This conversion is not offered"
+
+
+class PriceUnavailable(BrokerError):
+    code = "PRICE_UNAVAILABLE"
+    biz_code = 1
+    http_status = 409
+    default_message = "No price is available for this conversion right now"
+
+
+class QuoteExpired(BrokerError):
+    code = "QUOTE_EXPIRED"
+    biz_code = 2
+    http_status = 409
+    default_message = "The quote has expired; ask for a new one"
+
+
+class FinanceLimitExceeded(BrokerError):
+    code = "FINANCE_LIMIT_EXCEEDED"
+    biz_code = 7
+    default_message = "The amount exceeds the limit"
+
+
+class LockupNotDue(Conflict):
+    code = "LOCKUP_NOT_DUE"
+    default_message = "This lock-up cannot be released before its unlock date"

@@ -47,6 +47,10 @@ class User(AbstractUser):
     language = models.CharField(max_length=10, default="en")
     # Hashed like the login password; required with the second factor for withdrawals.
     fund_password = models.CharField(max_length=128, blank=True, default="")
+    # Shared by the user to invite others; ``invited_by`` is the level-1 inviter (level 2 is theirs).
+    invite_code = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    invited_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="invitees")
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -84,9 +88,94 @@ class UserFreeze(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    lift_reason = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["user", "kind", "is_active"])]
 
     def __str__(self) -> str:
         return f"{self.kind} freeze of {self.user}"
+
+
+class CodePurpose(models.TextChoices):
+    REGISTER = "register"  # prove an email/phone before registering it
+    BIND = "bind"  # prove a new email/phone before binding it to a logged-in user
+    SECURITY = "security"  # prove the user's current email/phone for a sensitive change
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - forgot login password
+    RESET_FUND_PASSWORD = "reset_fund_password"  # noqa: S105 - forgot fund password
+
+
+class VerificationCode(models.Model):
+    """A one-time code sent to an email or phone; only its keyed hash is stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=254)  # normalized email (lower case) or phone
+    purpose = models.CharField(max_length=24, choices=CodePurpose.choices)
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "target", "purpose", "-id"], name="vcode_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code for {self.target}"
+
+
+class LoginResult(models.TextChoices):
+    SUCCESS = "success"  # logged in
+    TOTP_REQUIRED = "totp_required"  # password right; waiting for the TOTP step
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - unknown account or wrong password
+    WRONG_TOTP = "wrong_totp"  # TOTP step failed
+    LOCKED = "locked"  # too many failures from this username and IP (django-axes)
+    FROZEN = "frozen"  # staff froze login
+
+
+class LoginRecord(models.Model):
+    """Login history (登录历史): one row per attempt, shown to the user and to staff."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="login_records")
+    account = models.CharField(max_length=254, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True, default="")
+    result = models.CharField(max_length=16, choices=LoginResult.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-id"], name="login_record_user")]
+
+    def __str__(self) -> str:
+        return f"{self.result} login of {self.account}"
+
+
+class SecurityRecord(models.Model):
+    """Audit of security changes: by the user (password, 2FA, contacts) or by staff (freezes, 2FA reset)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_records")
+    action = models.CharField(max_length=40)
+    acting_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-id"], name="security_record_user")]
+
+    def __str__(self) -> str:
+        return f"{self.action} of {self.user}"
+
+
+class Favorite(models.Model):
+    """A symbol the user starred (自选)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="favorites")
+    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "symbol"], name="favorite_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.symbol_id}"

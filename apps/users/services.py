@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.accounts.services import organization_open_system_accounts, user_open_accounts
-from apps.core.errors import Conflict, InvalidParameter
+from apps.core.errors import Conflict, InvalidParameter, NotAuthenticated, NotFound
 from apps.events.services import event_emit
-from apps.users.models import Organization, User
+from apps.users.models import CodePurpose, Favorite, FreezeKind, Organization, SecurityRecord, User, UserFreeze
+from apps.users.security import Factors, second_factor_check, security_record
+from apps.users.selectors import user_find_by_contact
+from apps.users.verification import code_check, code_consume, code_send, is_email, target_normalize
 
 UID_MIN = 10**15
 UID_MAX = 10**16 - 1
@@ -36,6 +41,13 @@ def _new_uid() -> int:
     return UID_MIN + secrets.randbelow(UID_MAX - UID_MIN)
 
 
+INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+
+
+def _new_invite_code() -> str:
+    return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(8))
+
+
 def user_create(
     *,
     organization: Organization,
@@ -44,6 +56,7 @@ def user_create(
     password: str | None,
     kyc_level: int = 0,
     language: str = "en",
+    invited_by: User | None = None,
 ) -> User:
     """Register an end user of ``organization`` and open their SPOT and FUNDING accounts."""
     email = email.strip().lower()
@@ -79,6 +92,8 @@ def user_create(
                         phone=phone,
                         kyc_level=kyc_level,
                         language=language,
+                        invite_code=_new_invite_code(),
+                        invited_by=invited_by,
                     )
                     if password is None:
                         user.set_unusable_password()
@@ -87,7 +102,7 @@ def user_create(
                     user.save(force_insert=True)
                 break
             except IntegrityError as exc:
-                if "uid" not in str(exc) and "username" not in str(exc):
+                if not any(name in str(exc) for name in ("uid", "username", "invite_code")):
                     raise Conflict("This email or phone number is already registered") from None
         else:  # pragma: no cover - five 1-in-10^15 collisions in a row
             raise Conflict("Could not allocate a user id")
@@ -99,3 +114,179 @@ def user_create(
             payload={"uid": str(user.uid), "email": email, "phone": phone},
         )
     return user
+
+
+def user_register(*, organization: Organization, target: str, code: str, password: str, invite_code: str = "") -> User:
+    """Sign up with an email or phone proven by a REGISTER code; optionally under an inviter."""
+    target = target_normalize(target)
+    inviter = None
+    if invite_code:
+        inviter = User.objects.filter(organization=organization, invite_code=invite_code.strip().upper()).first()
+        if inviter is None:
+            raise InvalidParameter("Unknown invite code")
+    email, phone = (target, "") if is_email(target) else ("", target)
+    if User.objects.filter(organization=organization, **({"email": email} if email else {"phone": phone})).exists():
+        raise Conflict("This email or phone number is already registered")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise InvalidParameter("; ".join(exc.messages)) from None
+    row = code_check(organization_id=organization.pk, target=target, purpose=CodePurpose.REGISTER, code=code)
+    with transaction.atomic():
+        code_consume(row)
+        return user_create(organization=organization, email=email, phone=phone, password=password, invited_by=inviter)
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidParameter(f"Unsupported language: {language!r}")
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
+
+
+def favorite_add(*, user: User, symbol_id: str) -> Favorite:
+    from apps.tokens.selectors import symbols_offered
+
+    assert user.organization_id is not None
+    symbol = symbols_offered(organization_id=user.organization_id).filter(pk=symbol_id.upper()).first()
+    if symbol is None:
+        raise NotFound(f"Unknown symbol: {symbol_id}")
+    favorite, _ = Favorite.objects.get_or_create(user=user, symbol=symbol)
+    return favorite
+
+
+def favorite_remove(*, user: User, symbol_id: str) -> None:
+    Favorite.objects.filter(user=user, symbol_id=symbol_id.upper()).delete()
+
+
+def user_close(*, user: User, password: str, factors: Factors) -> None:
+    """Close the account (注销): only with zero balances and no open orders; it can't log in again."""
+    from apps.accounts.models import Balance
+    from apps.trading.models import OPEN_STATUSES, Order
+
+    if not user.check_password(password):
+        raise InvalidParameter("The password is wrong")
+    codes = second_factor_check(user=user, factors=factors)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if Order.objects.filter(user=locked, status__in=OPEN_STATUSES).exists():
+            raise Conflict("Cancel your open orders before closing the account")
+        nonzero = Balance.objects.filter(account__user=locked).exclude(available=0, hold=0, lockup=0)
+        if nonzero.exists():
+            raise Conflict("Withdraw or transfer all balances before closing the account")
+        for row in codes:
+            code_consume(row)
+        locked.is_active = False
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["is_active", "closed_at"])
+        security_record(user=locked, action="account_close")
+    user.is_active = False
+
+
+def user_kyc_level_set(*, user: User, level: int, acting_user: User | None = None) -> User:
+    """The one place ``User.kyc_level`` changes (KYC approval calls it inside its transaction)."""
+    if not 0 <= level <= 3:
+        raise InvalidParameter("kyc_level must be 0–3")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(kyc_level=level)
+        user.kyc_level = level
+        SecurityRecord.objects.create(
+            user=user, action="kyc_level_set", acting_user=acting_user, detail={"level": level}
+        )
+    return user
+
+
+def user_freeze(
+    *,
+    user: User,
+    kind: str,
+    reason: str,
+    acting_user: User,
+    symbol_id: str | None = None,
+    token_id: str | None = None,
+) -> UserFreeze:
+    """Staff: freeze login, trading (all or one symbol) or withdrawal (all or one token), with a reason."""
+    if kind not in FreezeKind.values:
+        raise InvalidParameter(f"Unknown freeze kind: {kind!r}")
+    if not reason.strip():
+        raise InvalidParameter("A reason is required")
+    if symbol_id and kind != FreezeKind.TRADE:
+        raise InvalidParameter("Only trade freezes take a symbol")
+    if token_id and kind != FreezeKind.WITHDRAW:
+        raise InvalidParameter("Only withdrawal freezes take a token")
+    with transaction.atomic():
+        freeze = UserFreeze.objects.create(
+            user=user,
+            kind=kind,
+            symbol_id=symbol_id or None,
+            token_id=token_id or None,
+            reason=reason.strip(),
+            created_by=acting_user,
+        )
+        security_record(
+            user=user,
+            action="freeze",
+            acting_user=acting_user,
+            kind=kind,
+            symbol=symbol_id or "",
+            token=token_id or "",
+            reason=reason.strip(),
+        )
+    return freeze
+
+
+def user_freeze_lift(*, freeze: UserFreeze, acting_user: User, reason: str) -> UserFreeze:
+    if not reason.strip():
+        raise InvalidParameter("A reason is required")
+    with transaction.atomic():
+        lifted = UserFreeze.objects.filter(pk=freeze.pk, is_active=True).update(
+            is_active=False, lifted_at=timezone.now(), lifted_by=acting_user, lift_reason=reason.strip()
+        )
+        if lifted != 1:
+            raise Conflict("This freeze is not active")
+        freeze.refresh_from_db()
+        security_record(
+            user=freeze.user, action="unfreeze", acting_user=acting_user, kind=freeze.kind, reason=reason.strip()
+        )
+    return freeze
+
+
+def code_request(
+    *, purpose: str, organization: Organization, user: User | None, target: str = "", channel: str = ""
+) -> str:
+    """Send a verification code for ``purpose``; returns the (normalized) target it went to.
+
+    * ``register``: a contact not registered yet (anyone);
+    * ``reset_password``: a registered contact (anyone) — an unknown one gets no code, and the same
+      answer, so this can't be used to probe for accounts;
+    * ``bind``: a new contact for the logged-in user (not registered by anyone);
+    * ``security`` / ``reset_fund_password``: the logged-in user's own email or phone (``channel``).
+    """
+    if purpose in (CodePurpose.SECURITY, CodePurpose.RESET_FUND_PASSWORD):
+        if user is None:
+            raise NotAuthenticated()
+        if channel not in ("email", "sms"):
+            raise InvalidParameter("channel must be email or sms")
+        own = user.email if channel == "email" else user.phone
+        if not own:
+            raise InvalidParameter(f"No {'email' if channel == 'email' else 'phone'} is bound")
+        code_send(organization=organization, target=own, purpose=purpose)
+        return own
+    target = target_normalize(target)
+    taken = user_find_by_contact(organization_id=organization.pk, target=target) is not None
+    if purpose == CodePurpose.REGISTER:
+        if taken:
+            raise Conflict("This email or phone number is already registered")
+    elif purpose == CodePurpose.BIND:
+        if user is None:
+            raise NotAuthenticated()
+        if taken:
+            raise Conflict("This email or phone number is already registered")
+    elif purpose == CodePurpose.RESET_PASSWORD:
+        if not taken:
+            return target
+    else:
+        raise InvalidParameter(f"Unknown purpose: {purpose!r}")
+    code_send(organization=organization, target=target, purpose=purpose)
+    return target

@@ -13,18 +13,7 @@ from rest_framework.views import APIView
 from apps.trading import selectors, services
 from apps.trading.selectors import order_payload, trade_payload
 from apps.webapi.auth import current_user
-
-
-def _int(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        from apps.core.errors import InvalidParameter
-
-        raise InvalidParameter(f"{name} must be an integer") from None
+from apps.webapi.params import query_int
 
 
 @extend_schema_serializer(component_name="Order")
@@ -146,11 +135,11 @@ _LIST_PARAMS = [
 def _list_args(request: Request) -> dict[str, Any]:
     return {
         "symbol_id": request.query_params.get("symbol") or None,
-        "from_id": _int(request, "from_id"),
-        "to_id": _int(request, "to_id"),
-        "limit": _int(request, "limit"),
-        "start_ms": _int(request, "start_time"),
-        "end_ms": _int(request, "end_time"),
+        "from_id": query_int(request, "from_id"),
+        "to_id": query_int(request, "to_id"),
+        "limit": query_int(request, "limit"),
+        "start_ms": query_int(request, "start_time"),
+        "end_ms": query_int(request, "end_time"),
     }
 
 
@@ -164,7 +153,7 @@ class OpenOrderListApi(APIView):
         orders = selectors.orders_open(
             user=current_user(request),
             symbol_id=request.query_params.get("symbol") or None,
-            limit=_int(request, "limit"),
+            limit=query_int(request, "limit"),
         )
         return Response([order_payload(o) for o in orders])
 
@@ -184,5 +173,5 @@ class FillListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         user = current_user(request)
-        trades = selectors.fills(user=user, order_id=_int(request, "order_id"), **_list_args(request))
+        trades = selectors.fills(user=user, order_id=query_int(request, "order_id"), **_list_args(request))
         return Response([trade_payload(t, t.buy_order if t.buyer_id == user.pk else t.sell_order) for t in trades])
