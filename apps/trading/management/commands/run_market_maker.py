@@ -70,7 +70,13 @@ class Command(BaseCommand):
             raise CommandError("Run `manage.py bootstrap` first")
         email = f"{name}@demo.local"
         user = User.objects.filter(organization=organization, email=email).first()
-        return user or user_create(organization=organization, email=email, password=None, kyc_level=3)
+        if user is not None:
+            return user
+        try:
+            return user_create(organization=organization, email=email, password=None, kyc_level=3)
+        except errors.Conflict:
+            # another market maker (one runs per symbol) created the bot at the same moment
+            return User.objects.get(organization=organization, email=email)
 
     def _top_up(self, bot: User, symbol: Symbol, price: Decimal) -> None:
         wanted = {symbol.base_id: Decimal(100_000) / price * 10, symbol.quote_id: Decimal(1_000_000)}
