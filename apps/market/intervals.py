@@ -21,7 +21,7 @@ _FIXED = {
     "3d": 3 * 1440 * MINUTE,
 }
 WEEK = 7 * 1440 * MINUTE
-_MONDAY_OFFSET = 4 * 1440 * MINUTE  # 1970-01-01 was a Thursday; the first Monday is 4 days before 01-05
+_MONDAY_OFFSET = 3 * 1440 * MINUTE  # 1970-01-01 was a Thursday: the Monday of its week was 3 days earlier
 
 
 def bucket_start(interval: str, ts_ms: int) -> int:
