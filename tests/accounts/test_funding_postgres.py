@@ -17,7 +17,7 @@ from apps.accounts.reconcile import reconcile
 from apps.core import errors
 from apps.users.models import User
 from tests.accounts.test_funding_fixtures import FUND_PASSWORD, balance, totp_code
-from tests.accounts.test_ledger_postgres import run_concurrently
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 pytest_plugins = ["tests.accounts.test_funding_fixtures"]

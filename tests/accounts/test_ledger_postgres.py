@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from apps.accounts.ledger import Leg, ledger_post
 from apps.accounts.models import AccountType, Balance, LedgerTransaction, Posting
 from apps.accounts.reconcile import reconcile
 from apps.accounts.services import system_account, user_account
 from apps.core.errors import InsufficientBalance
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def run_concurrently(count: int, work: Callable[[int], object]) -> list[object]:
-    """Start ``count`` threads at one barrier, each with its own DB connection; collect results."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def test_zero_sum_trigger_rejects_unbalanced_transaction_at_commit(postgres, org, tokens, make_user):

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from apps.accounts.models import LedgerTransaction
 from apps.core.errors import FinanceLimitExceeded
 from apps.finance import services
 from apps.finance.models import AirdropItem, ConvertPair, MappingPair, MappingRecord
 from apps.trading.models import SymbolMatchState
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 D = Decimal
-
-
-def run_concurrently(count: int, work: Callable[[int], object]) -> list[object]:
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def test_one_quote_executed_concurrently_moves_money_once(postgres, org, btcusdt, make_user, fund, fund_operating):
