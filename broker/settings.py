@@ -77,6 +77,12 @@ INSTALLED_APPS = [
     "apps.webapi",
     "apps.kyc",
     "apps.finance",
+    "apps.apikeys",
+    "apps.content",
+    "apps.openapi",
+    "apps.bgeapi",
+    "apps.oauth",
+    "apps.orgapi",
 ]
 
 MIDDLEWARE = [

@@ -209,6 +209,79 @@ class RateLimited(BrokerError):
     default_message = "Too many requests"
 
 
+# --- API keys and signed requests (apps/apikeys, the programmatic surfaces) --------------------
+class ApiAuthError(BrokerError):
+    """A signed request that is refused before anything runs; each surface maps these to its codes."""
+
+    code = "API_AUTH_ERROR"
+    biz_code = 3
+    http_status = 401
+    default_message = "Authentication failed"
+
+
+class ApiKeyMissing(ApiAuthError):
+    code = "API_KEY_MISSING"
+    default_message = "API key is required"
+
+
+class ApiKeyInvalid(ApiAuthError):
+    code = "API_KEY_INVALID"
+    default_message = "Invalid API key"
+
+
+class ApiKeyDisabled(ApiAuthError):
+    code = "API_KEY_DISABLED"
+    default_message = "API key is disabled"
+
+
+class ApiKeyExpired(ApiAuthError):
+    code = "API_KEY_EXPIRED"
+    default_message = "API key has expired"
+
+
+class IpNotAllowed(ApiAuthError):
+    code = "IP_NOT_ALLOWED"
+    http_status = 403
+    default_message = "Requests from this IP address are not allowed for this API key"
+
+
+class SignatureMissing(ApiAuthError):
+    code = "SIGNATURE_MISSING"
+    default_message = "Signature is required"
+
+
+class SignatureInvalid(ApiAuthError):
+    code = "SIGNATURE_INVALID"
+    default_message = "Signature for this request is not valid"
+
+
+class TimestampMissing(ApiAuthError):
+    code = "TIMESTAMP_MISSING"
+    default_message = "Timestamp is required"
+
+
+class TimestampOutOfWindow(ApiAuthError):
+    code = "TIMESTAMP_OUT_OF_WINDOW"
+    default_message = "Timestamp for this request is outside of the receive window"
+
+
+class SignatureReplayed(ApiAuthError):
+    code = "SIGNATURE_REPLAYED"
+    default_message = "This signed request was already received"
+
+
+class ApiPermissionDenied(ApiAuthError):
+    code = "API_PERMISSION_DENIED"
+    http_status = 403
+    default_message = "This API key does not have permission for this operation"
+
+
+class ApiKeyLimitReached(BrokerError):
+    code = "API_KEY_LIMIT_REACHED"
+    biz_code = 2
+    default_message = "At most 50 API keys per user"
+
+
 # --- users, security, KYC (apps/users, apps/kyc) ------------------------------------------------
 class WrongCredentials(BrokerError):
     code = "WRONG_CREDENTIALS"

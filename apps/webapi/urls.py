@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.webapi import auth_views, finance, funding, kyc, market, trading, users, views
+from apps.webapi import apikeys, auth_views, finance, funding, kyc, market, trading, users, views
 
 urlpatterns = [
     path("time", views.ServerTimeApi.as_view(), name="webapi-time"),
@@ -62,6 +62,9 @@ urlpatterns = [
     path("bank-cards", funding.BankCardApi.as_view(), name="webapi-bank-cards"),
     path("bank-cards/<int:card_id>", funding.BankCardEntryApi.as_view(), name="webapi-bank-card"),
     path("account/balance-flow", funding.BalanceFlowApi.as_view(), name="webapi-balance-flow"),
+    # API keys (docs/apikeys.md)
+    path("api-keys", apikeys.ApiKeyListCreateApi.as_view(), name="webapi-api-keys"),
+    path("api-keys/<int:key_id>", apikeys.ApiKeyDetailApi.as_view(), name="webapi-api-key"),
     # finance (docs/finance.md)
     path("finance/lockups", finance.LockupListCreateApi.as_view(), name="webapi-lockups"),
     path("finance/lockups/<int:lockup_id>/release", finance.LockupReleaseApi.as_view(), name="webapi-lockup-release"),

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BgeApiConfig(AppConfig):
+    name = "apps.bgeapi"
+    label = "bgeapi"

@@ -1,0 +1,5 @@
+"""Websocket routes of this surface; collected by broker/routing.py."""
+
+from typing import Any
+
+websocket_urlpatterns: list[Any] = []
