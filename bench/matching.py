@@ -4,9 +4,11 @@ Method: a fresh database with 50 funded users; N random limit/market orders are 
 commands with their holds (one ledger transaction per user, so the setup is not what is timed);
 then the matching worker's batch step (``apps.trading.matching.match_batch``) drains them, each batch
 one DB transaction with order updates, trades, ledger postings, klines and outbox events. Reported:
-orders/s over the drain, batch latency percentiles, trades. Placement through ``order_place`` (the
-API path: validation, hold, command) is timed separately on a sample. Ends with ``reconcile``.
-The last line printed is one JSON object.
+orders/s over the drain, batch latency percentiles, trades, and the 1-minute load average before and
+after the drain (the machine is shared: compare runs made under the same load). Placement through
+``order_place`` (the API path: validation, hold, command) is timed separately on a sample. Ends with
+``reconcile``. The last line printed is one JSON object. ``--profile`` adds where a batch's time goes
+(phases, SQL statements, a cProfile listing).
 """
 
 from __future__ import annotations
@@ -17,9 +19,66 @@ import os
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from _django import percentile, setup
+
+# Where a batch's time goes: (label, file suffix, function, only when called from this function).
+PHASES = [
+    ("match_batch: the whole batch", "trading/matching.py", "match_batch", None),
+    ("  lock the symbol's state row", "trading/matching.py", "_lock_state", None),
+    ("  read the pending commands + orders", "trading/matching.py", "_load_commands", None),
+    ("  book rebuild", "trading/matching.py", "book_rebuild", None),
+    ("  engine (run_command)", "trading/matching.py", "run_command", None),
+    ("  read makers not in memory", "trading/matching.py", "_load_makers", None),
+    ("  ledger_post", "accounts/ledger.py", "ledger_post", None),
+    ("    of which balance rows update", "core/db.py", "update_rows", "ledger_post"),
+    ("    of which postings COPY", "core/db.py", "insert_rows", "ledger_post"),
+    ("  order + command rows update", "core/db.py", "update_rows", "_write"),
+    ("  trades COPY", "core/db.py", "insert_rows", "_write"),
+    ("  outbox payloads", "trading/matching.py", "_events", None),
+    ("  outbox COPY", "events/services.py", "events_emit_rows", None),
+    ("  klines upsert", "market/services.py", "klines_record", None),
+    ("  COMMIT", "django/db/backends/base/base.py", "commit", None),
+    ("  after commit: depth + fan-out", "trading/matching.py", "publish", None),
+]
+
+
+def print_phases(stats: object, batches: int) -> None:
+    """Cumulative time per batch of the functions in ``PHASES`` (cProfile inflates Python-heavy ones)."""
+    table = stats.stats  # type: ignore[attr-defined]
+    print(f"\nPhases per batch (cProfile cumulative, {batches} batches):")
+    for label, path, name, caller in PHASES:
+        total = 0.0
+        for (file, _, func), (_, _, _, cumtime, callers) in table.items():
+            if not file.endswith(path) or func != name:
+                continue
+            if caller is None:
+                total += cumtime
+            else:
+                total += sum(v[3] for (_, _, f), v in callers.items() if f == caller)
+        print(f"{total * 1000 / batches:8.1f} ms  {label}")
+    print()
+
+
+def backend_cpu_reader(connection: object) -> Callable[[], float]:
+    """CPU seconds used so far by this connection's PostgreSQL backend (read from /proc: the server
+    runs on this machine); 0 if it cannot be read."""
+    with connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        except OSError:
+            return 0.0
+
+    return read
 
 
 def main() -> None:
@@ -106,20 +165,23 @@ def main() -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    slow: list[tuple[float, str]] = []
+    statements: dict[str, list[float]] = defaultdict(list)
 
     def timed(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            slow.append((time.perf_counter() - t0, sql[:120]))
+            statements[" ".join(sql.split()[:4])[:70]].append(time.perf_counter() - t0)
 
     from django.db import connection
 
     wrapper = connection.execute_wrapper(timed) if args.profile else None
     if wrapper is not None:
         wrapper.__enter__()
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
+    backend = backend_cpu_reader(connection)
+    pg_cpu_before, py_cpu_before = backend(), time.process_time()
     started = time.perf_counter()
     processed = 0
     while True:
@@ -130,17 +192,24 @@ def main() -> None:
         batch_ms.append((time.perf_counter() - t0) * 1000)
         processed += done
     elapsed = time.perf_counter() - started
+    py_cpu, pg_cpu = time.process_time() - py_cpu_before, backend() - pg_cpu_before
+    load_after = os.getloadavg()[0]
     patcher.stop()
     if wrapper is not None:
         wrapper.__exit__(None, None, None)
-        for seconds, sql in sorted(slow, reverse=True)[:12]:
-            print(f"{seconds * 1000:8.1f} ms  {sql}")
+        batches = max(1, len(batch_ms))
+        print("\nSQL through the ORM cursor (client + server time; COPY and COMMIT are not here), per batch:")
+        for sql, times in sorted(statements.items(), key=lambda kv: -sum(kv[1]))[:15]:
+            print(f"{sum(times) * 1000 / batches:8.1f} ms  {len(times) / batches:5.1f}×  {sql}")
     if profiler is not None:
         import pstats
 
         profiler.disable()
-        stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime"))
+        stats = pstats.Stats(profiler)
+        print_phases(stats, max(1, len(batch_ms)))
+        stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime"))
         stats.print_stats(int(os.environ.get("PROFILE_ROWS", "25")))
+    batches = max(1, len(batch_ms))
     trades = Trade.objects.count()
     print(f"matched {processed} orders in {elapsed:.2f}s: {processed / elapsed:.0f} orders/s, {trades} trades")
 
@@ -173,6 +242,13 @@ def main() -> None:
         "place_p99_ms": round(percentile(place_ms, 99), 2),
         "place_per_s_one_thread": round(1000 / (sum(place_ms) / len(place_ms))) if place_ms else 0,
         "reconcile_ok": report["ok"],
+        "load_1m": [round(load_before, 2), round(load_after, 2)],
+        # CPU spent per batch by this process and by its PostgreSQL backend: much less sensitive to
+        # other work on the machine than the wall-clock figures above.
+        "cpu_ms_per_batch": {
+            "python": round(py_cpu * 1000 / batches, 1),
+            "postgres": round(pg_cpu * 1000 / batches, 1),
+        },
     }
     print(json.dumps(result))
 

@@ -51,7 +51,7 @@ if PRODUCTION:
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "apps.backoffice.admin_apps.BackofficeAdminConfig",  # django.contrib.admin on the TOTP site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -81,17 +81,23 @@ INSTALLED_APPS = [
     "apps.content",
     "apps.openapi",
     "apps.bgeapi",
+    "oauth2_provider",
     "apps.oauth",
     "apps.orgapi",
+    "apps.backoffice",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified() for the admin's TOTP step
+    # After authentication: an end user's saved language wins over Accept-Language (docs/content.md).
+    "apps.users.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -304,3 +310,74 @@ CELERY_BEAT_SCHEDULE["finance-commission-settle"] = {
     "task": "apps.finance.tasks.commission_settle_yesterday",
     "schedule": crontab(hour=0, minute=15),
 }
+
+# --- OAuth (apps/oauth, docs/oauth.md) ---------------------------------------------------------
+# django-oauth-toolkit: authorization code + PKCE (S256; required for public clients), exact
+# redirect URIs, short-lived access tokens, rotating refresh tokens with reuse detection. Only
+# staff-approved applications work, each limited to its allowed scopes (apps/oauth/validators.py).
+# DOT's own application model (not swapped), named so migrations can point at it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "userInfo": "Read the user's profile",
+        "accountInfo": "Read balances and deposit addresses",
+        "accountDetail": "Read the balance flow, deposit and withdrawal history",
+        "tradeInfo": "Read orders and trades",
+        "trade": "Place and cancel orders",
+    },
+    "SCOPES_BACKEND_CLASS": "apps.oauth.scopes.ApplicationScopes",
+    "OAUTH2_VALIDATOR_CLASS": "apps.oauth.validators.BrokerOAuth2Validator",
+    "APPLICATION_ADMIN_CLASS": "apps.oauth.admin.ApplicationAdmin",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=900),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
+        "OAUTH_REDIRECT_URI_SCHEMES", default=["https"] if PRODUCTION else ["http", "https"]
+    ),
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+}
+# Requests per second per access token on the OAuth resource API (seed 000/001: 2).
+OAUTH_API_RATE_PER_SECOND = env.int("OAUTH_API_RATE_PER_SECOND", default=2)
+
+# --- content, notifications, languages (apps/content, docs/content.md) ----------------------------
+# User notifications (email/SMS/in-site message from outbox events) run on the notifications worker.
+CELERY_TASK_ROUTES["apps.content.tasks.*"] = {"queue": "notifications"}
+# Translations: locale/<lang>/LC_MESSAGES/django.po (+ compiled .mo), for en / zh-hans / ko.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+
+# --- back office: staff admin with TOTP, statistics (docs/backoffice.md) ---------------------------
+# The admin requires a TOTP step after the password (django-otp). Only the test suite turns it off,
+# for tests of other features that sign staff in with force_login.
+BACKOFFICE_ADMIN_OTP = env.bool("BACKOFFICE_ADMIN_OTP", default=True)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Broker back office")
+# Reverting an object to an old version from its history page would bypass the services.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+CELERY_BEAT_SCHEDULE["backoffice-statistics-refresh"] = {
+    "task": "apps.backoffice.tasks.statistics_refresh",
+    "schedule": 600.0,
+}
+
+
+# --- events: organization feed, webhooks; Org API (docs/events.md, docs/orgapi.md) ----------------
+# Webhook tries: 10 s, 20 s, 40 s … (capped at 1 h) between tries, then given up; the beat entry
+# runs the tries that are due. Private/loopback webhook hosts only outside production.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.int("WEBHOOK_BACKOFF_BASE_SECONDS", default=10)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=not PRODUCTION)
+CELERY_BEAT_SCHEDULE["events-webhooks-retry"] = {"task": "apps.events.tasks.webhooks_retry_due", "schedule": 10.0}
+# A webhook try may wait for its timeout: tries run on the default workers, so a slow endpoint never
+# holds up event delivery and notifications (the notifications queue).
+CELERY_TASK_ROUTES["apps.events.tasks.webhook_deliver"] = {"queue": "default"}
+# Org API uploads (pic/upload, file/upload) land under MEDIA_ROOT/orgapi/<org id>/.
+ORGAPI_PIC_MAX_BYTES = env.int("ORGAPI_PIC_MAX_BYTES", default=5 * 1024 * 1024)
+ORGAPI_FILE_MAX_BYTES = env.int("ORGAPI_FILE_MAX_BYTES", default=200 * 1024 * 1024)

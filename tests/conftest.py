@@ -135,6 +135,13 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _admin_without_totp(settings: Any) -> None:
+    # Admin tests of other features sign staff in with force_login; tests/backoffice switch the
+    # admin's TOTP step back on and test it.
+    settings.BACKOFFICE_ADMIN_OTP = False
+
+
 @pytest.fixture
 def place() -> Callable[..., Order]:
     def make(user: User, side: str, type: str = "limit", symbol: str = "BTCUSDT", **kwargs: Any) -> Order:

@@ -1,4 +1,11 @@
-"""Ledger admin: read-only. Balances change only through ledger_post, never through a form."""
+"""Ledger and funding admin: read-only rows; money moves only through services.
+
+Balances, postings, deposits, withdrawals and transfers have no add, change or delete permission
+here for anyone (superusers included): balances change only through ``ledger_post``, and staff act
+on deposits and withdrawals only through actions that call ``apps.accounts.funding`` services. Each
+list filters by user (``?uid=``) and by date range, searches by uid / email / phone / address /
+txid, and exports CSV for staff holding ``backoffice.export_csv``.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +49,7 @@ from apps.accounts.models import (
     WithdrawalLimit,
 )
 from apps.accounts.selectors import withdrawal_address_history
+from apps.backoffice.changelist import CsvExportMixin, DateRangeFilter, uid_filter, user_column
 from apps.core.errors import BrokerError, InvalidParameter
 from apps.users.models import User
 
@@ -58,18 +66,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["id", "organization", "user", "type", "index", "allow_negative", "created_at"]
-    list_filter = ["type", "organization"]
-    search_fields = ["=id", "=user__uid", "user__email"]
+class AccountAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ["id", "organization", "user_link", "type", "index", "name", "allow_negative", "created_at"]
+    list_filter = ["type", "organization", uid_filter("user")]
+    search_fields = ["=id", "=user__uid", "user__email", "user__phone"]
+    list_select_related = ["organization", "user"]
+    user_link = user_column()
 
 
 @admin.register(Balance)
-class BalanceAdmin(ReadOnlyAdmin):
-    list_display = ["account", "token", "available", "hold", "lockup", "updated_at"]
-    list_filter = ["token", "account__type", "account__organization"]
-    search_fields = ["=account__id", "=account__user__uid", "account__user__email"]
+class BalanceAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ["account", "user_link", "token", "available", "hold", "lockup", "total", "updated_at"]
+    list_filter = ["token", "account__type", "account__organization", uid_filter("account__user")]
+    search_fields = ["=account__id", "=account__user__uid", "account__user__email", "account__user__phone"]
     list_select_related = ["account", "account__user"]
+    user_link = user_column("account__user")
+
+    @admin.display(description="Total")
+    def total(self, obj: Balance) -> Any:
+        return obj.total
 
 
 class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -83,20 +98,22 @@ class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(LedgerTransaction)
-class LedgerTransactionAdmin(ReadOnlyAdmin):
+class LedgerTransactionAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = ["id", "kind", "organization", "reference", "memo", "created_by", "created_at"]
-    list_filter = ["kind", "organization", "created_at"]
+    list_filter = ["kind", "organization", ("created_at", DateRangeFilter)]
     search_fields = ["=id", "reference", "idempotency_key", "memo"]
     date_hierarchy = "created_at"
+    show_full_result_count = False
     inlines = [PostingInline]
 
 
 @admin.register(Posting)
-class PostingAdmin(ReadOnlyAdmin):
+class PostingAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = ["id", "transaction", "account", "token", "bucket", "amount", "total_after", "created_at"]
-    list_filter = ["token", "bucket", "transaction__kind"]
+    list_filter = ["token", "bucket", "transaction__kind", uid_filter("account__user"), ("created_at", DateRangeFilter)]
     search_fields = ["=transaction__id", "=account__id", "=account__user__uid"]
     list_select_related = ["transaction", "account"]
+    show_full_result_count = False
 
 
 # --- funding --------------------------------------------------------------------------------------
@@ -148,13 +165,13 @@ def _staff(request: HttpRequest) -> User:
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(ReadOnlyAdmin):
+class WithdrawalAdmin(CsvExportMixin, ReadOnlyAdmin, SimpleHistoryAdmin):  # type: ignore[misc]
     """The review queue: open withdrawals oldest first (filter by status for the rest)."""
 
     list_display = [
         "id",
         "created_at",
-        "user",
+        "user_link",
         "kyc_level",
         "token",
         "chain",
@@ -165,8 +182,33 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         "approvals",
         "address_history",
     ]
-    list_filter = ["status", "kind", "token", "organization"]
-    search_fields = ["=id", "=user__uid", "user__email", "address", "txid"]
+    list_filter = [
+        "status",
+        "kind",
+        "token",
+        "organization",
+        uid_filter("user"),
+        ("created_at", DateRangeFilter),
+        ("finished_at", DateRangeFilter),
+    ]
+    search_fields = ["=id", "=user__uid", "user__email", "user__phone", "address", "txid", "client_order_id"]
+    search_help_text = "id, uid (exact), email, phone, address, txid or client order id"
+    csv_fields = [
+        "id",
+        "created_at",
+        "user_link",
+        "token",
+        "chain",
+        "amount",
+        "fee",
+        "address",
+        "memo",
+        "txid",
+        "status",
+        "reason",
+        "finished_at",
+    ]
+    user_link = user_column()
     ordering = ["created_at", "id"]
     list_select_related = ["user", "chain"]
     action_form = ReviewActionForm
@@ -255,10 +297,11 @@ class SimulateDepositForm(helpers.ActionForm):
 
 
 @admin.register(DepositAddress)
-class DepositAddressAdmin(ReadOnlyAdmin):
-    list_display = ["id", "user", "token", "chain", "address", "memo", "created_at"]
-    list_filter = ["token", "organization"]
-    search_fields = ["=user__uid", "user__email", "address"]
+class DepositAddressAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ["id", "user_link", "token", "chain", "address", "memo", "created_at"]
+    list_filter = ["token", "organization", uid_filter("user")]
+    search_fields = ["=user__uid", "user__email", "user__phone", "address"]
+    user_link = user_column()
     list_select_related = ["user", "chain"]
     action_form = SimulateDepositForm
     actions = ["simulate_deposit"]
@@ -292,11 +335,11 @@ def _audit_staff(staff: User, action: str, deposit: Deposit) -> None:
 
 
 @admin.register(Deposit)
-class DepositAdmin(ReadOnlyAdmin):
+class DepositAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "created_at",
-        "user",
+        "user_link",
         "token",
         "kind",
         "chain",
@@ -307,9 +350,19 @@ class DepositAdmin(ReadOnlyAdmin):
         "txid",
         "bank_reference",
     ]
-    list_filter = ["status", "kind", "token", "organization"]
-    search_fields = ["=id", "=user__uid", "user__email", "txid", "address", "bank_reference"]
+    list_filter = [
+        "status",
+        "kind",
+        "token",
+        "organization",
+        uid_filter("user"),
+        ("created_at", DateRangeFilter),
+        ("credited_at", DateRangeFilter),
+    ]
+    search_fields = ["=id", "=user__uid", "user__email", "user__phone", "txid", "address", "bank_reference"]
+    search_help_text = "id, uid (exact), email, phone, txid, address or bank reference"
     list_select_related = ["user", "chain"]
+    user_link = user_column()
     action_form = ReviewActionForm
     actions = ["add_confirmation", "confirm_fiat", "reject_fiat"]
     inlines = [FundingAuditInline]
@@ -364,10 +417,12 @@ class WithdrawalLimitAdmin(SimpleHistoryAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Transfer)
-class TransferAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "user", "from_account", "to_user", "to_account", "token", "amount"]
-    list_filter = ["token", "organization"]
-    search_fields = ["=id", "=user__uid", "=to_user__uid"]
+class TransferAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ["id", "created_at", "user_link", "from_account", "to_user_link", "to_account", "token", "amount"]
+    list_filter = ["token", "organization", uid_filter("user", "to_user"), ("created_at", DateRangeFilter)]
+    search_fields = ["=id", "=user__uid", "=to_user__uid", "user__email", "client_order_id"]
+    user_link = user_column()
+    to_user_link = user_column("to_user", "To user")
     list_select_related = ["user", "to_user", "from_account", "to_account"]
 
 
@@ -384,7 +439,7 @@ class BankCardAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FundingAudit)
-class FundingAuditAdmin(ReadOnlyAdmin):
+class FundingAuditAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = ["id", "created_at", "action", "actor", "deposit", "withdrawal", "detail"]
-    list_filter = ["action"]
+    list_filter = ["action", ("created_at", DateRangeFilter)]
     search_fields = ["=deposit__id", "=withdrawal__id", "=actor__email"]

@@ -476,12 +476,22 @@ def withdrawal_request(
     address_book_id: int | None = None,
     bank_card_id: int | None = None,
     client_order_id: str | None = None,
+    api_key_authorized: bool = False,
+    requested_by_organization: bool = False,
 ) -> Withdrawal:
     """Request a withdrawal: validate, check second factors and limits, then hold the funds.
 
     All input checks run before the second factors (so a typo does not burn a TOTP code) and the
     TOTP check runs last; nothing is written until every check passed. A repeated
     ``client_order_id`` returns the first withdrawal.
+
+    ``api_key_authorized``: the caller's API key holds the ``withdraw`` permission (off by default,
+    granted with the user's second factor). The key stands in for the fund password and TOTP, and
+    then a crypto withdrawal may only go to an address the user saved in their address book (the
+    BHEX OpenAPI rule for ``POST /openapi/v1/withdraw``).
+
+    ``requested_by_organization``: the broker's own back end asks through the Org API (seed 001 §3.3:
+    no second interaction with the user), so neither the user's factors nor an address book entry.
     """
     cid = _client_id(client_order_id)
     if cid:
@@ -526,8 +536,17 @@ def withdrawal_request(
         raise WithdrawFrozen("Withdrawals are suspended for this organization")
     if not user.is_active or user_is_frozen(user=user, kind=FreezeKind.WITHDRAW, token_id=token.pk):
         raise WithdrawFrozen(f"Withdrawals of {token.pk} are frozen for this account")
-    fund_password_verify(user=user, password=fund_password)
-    totp_verify(user=user, code=totp_code)
+    if requested_by_organization:
+        pass
+    elif api_key_authorized:
+        if (
+            network is not None
+            and not AddressBookEntry.objects.filter(user=user, chain=network, address=address, memo=memo).exists()
+        ):
+            raise InvalidAddress("Withdrawals through an API key go only to addresses saved in your address book")
+    else:
+        fund_password_verify(user=user, password=fund_password)
+        totp_verify(user=user, code=totp_code)
 
     account = user_account(user=user)
     with transaction.atomic():

@@ -21,10 +21,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.models import Account, Balance, Bucket, LedgerTransaction, Posting
-from apps.core.db import bulk_insert, bulk_set
+from apps.accounts.models import Account, Balance, Bucket, LedgerTransaction, Posting, TransactionKind
+from apps.core.db import insert_rows, update_rows
 from apps.core.errors import InsufficientBalance, InvalidAmount, UnbalancedTransaction, UnknownAccount, UnknownToken
 from apps.core.money import ZERO, check_storable, money_context
+from apps.events.services import balances_changed_emit
 from apps.tokens.models import Token
 
 _BUCKETS = frozenset(Bucket.values)
@@ -66,19 +67,20 @@ def _validate(legs: Sequence[Leg]) -> None:
 
 def _lock_balances(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Balance]:
     account_ids = sorted({a for a, _ in pairs})
-    accounts = {a.pk: a for a in Account.objects.filter(pk__in=account_ids).only("pk", "allow_negative")}
-    if len(accounts) != len(account_ids):
-        raise UnknownAccount(f"Unknown account: {sorted(set(account_ids) - set(accounts))}")
     # account × token covers every pair (and at most a few extra rows of the same accounts, locked
     # in the same fixed order); one IN-list query instead of an OR of pairs.
     pair_filter = Q(account_id__in=account_ids, token_id__in=sorted({t for _, t in pairs}))
     existing = set(Balance.objects.filter(pair_filter).values_list("account_id", "token_id"))
     missing = pairs - existing
     if missing:
+        # Only now are the accounts read (a balance row's account exists by its foreign key).
+        accounts = dict(Account.objects.filter(pk__in=account_ids).values_list("pk", "allow_negative"))
+        if len(accounts) != len(account_ids):
+            raise UnknownAccount(f"Unknown account: {sorted(set(account_ids) - set(accounts))}")
         # Concurrent posters may race to create the same row: ignore_conflicts lets both proceed to
         # the lock below, where they queue on the one row that exists.
         Balance.objects.bulk_create(
-            [Balance(account_id=a, token_id=t, allow_negative=accounts[a].allow_negative) for a, t in sorted(missing)],
+            [Balance(account_id=a, token_id=t, allow_negative=accounts[a]) for a, t in sorted(missing)],
             ignore_conflicts=True,
         )
     locked = Balance.objects.select_for_update().filter(pair_filter).order_by("account_id", "token_id")
@@ -118,21 +120,14 @@ def ledger_post(
             ledger_tx.save(force_insert=True)
 
         balances = _lock_balances({(leg.account_id, leg.token_id) for leg in legs})
-        postings: list[Posting] = []
+        # (account, token, bucket, amount, total after) per posting: plain rows, no model instances.
+        postings: list[tuple[int, str, str, Decimal, Decimal]] = []
         with money_context():
             for leg in legs:
                 balance = balances[(leg.account_id, leg.token_id)]
                 setattr(balance, leg.bucket, getattr(balance, leg.bucket) + leg.amount)
-                postings.append(
-                    Posting(
-                        transaction=ledger_tx,
-                        account_id=leg.account_id,
-                        token_id=leg.token_id,
-                        bucket=leg.bucket,
-                        amount=leg.amount,
-                        total_after=balance.available + balance.hold + balance.lockup,
-                    )
-                )
+                total = balance.available + balance.hold + balance.lockup
+                postings.append((leg.account_id, leg.token_id, str(leg.bucket), leg.amount, total))
         touched = [balances[key] for key in sorted({(leg.account_id, leg.token_id) for leg in legs})]
         for balance in touched:
             short = [
@@ -149,7 +144,20 @@ def ledger_post(
         now = timezone.now()
         for balance in touched:
             balance.updated_at = now
-        bulk_set(touched, ["available", "hold", "lockup", "updated_at"])
-        bulk_insert(postings)
+        update_rows(
+            Balance,
+            ("available", "hold", "lockup"),
+            [(b.pk, b.available, b.hold, b.lockup) for b in touched],
+            constants={"updated_at": now},
+        )
+        insert_rows(
+            Posting,
+            ("account_id", "token_id", "bucket", "amount", "total_after"),
+            postings,
+            constants={"transaction_id": ledger_tx.pk, "created_at": now},
+        )
+        if kind != TransactionKind.TRADE:
+            # Matching batches are left out: their fills reach users as ``trade.match`` (docs/events.md).
+            balances_changed_emit(transaction_id=ledger_tx.pk, kind=kind, balances=touched)
     ledger_tx.created = True  # type: ignore[attr-defined]
     return ledger_tx

@@ -328,6 +328,9 @@ class Withdrawal(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # Every state change, with the staff member behind it (the FundingAudit rows say why).
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["id"]
         permissions = [

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import (
@@ -20,9 +21,11 @@ from apps.accounts.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from apps.core.errors import WithdrawalNotFound
+from apps.core.errors import InvalidParameter, WithdrawalNotFound
 from apps.core.pagination import page_by_id
 from apps.users.models import User
+
+M = TypeVar("M", bound=Model)
 
 
 def user_balances(*, user: User, account_type: str = AccountType.SPOT, index: int = 0) -> QuerySet[Balance]:
@@ -44,12 +47,32 @@ def balance_flow(
     from_id: int | None = None,
     to_id: int | None = None,
     limit: int | None = None,
+    account_type: str | None = None,
+    account_index: int | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> list[Posting]:
-    """The user's account statement: their postings, paged by id."""
+    """The user's account statement: their postings (of one account when type/index are given), paged by id."""
     queryset = Posting.objects.filter(account__user=user).select_related("transaction", "account")
     if token_id:
         queryset = queryset.filter(token_id=token_id)
+    if account_type is not None:
+        queryset = queryset.filter(account__type=account_type)
+    if account_index is not None:
+        queryset = queryset.filter(account__index=account_index)
+    queryset = _created_between(queryset, start_ms, end_ms)
     return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
+
+
+def _created_between(queryset: QuerySet[M], start_ms: int | None, end_ms: int | None) -> QuerySet[M]:
+    """Rows created within [start_ms, end_ms] (milliseconds since the epoch; either bound optional)."""
+    if start_ms is not None and end_ms is not None and end_ms < start_ms:
+        raise InvalidParameter("end time is before start time")
+    if start_ms is not None:
+        queryset = queryset.filter(created_at__gte=datetime.fromtimestamp(start_ms / 1000, tz=UTC))
+    if end_ms is not None:
+        queryset = queryset.filter(created_at__lte=datetime.fromtimestamp(end_ms / 1000, tz=UTC))
+    return queryset
 
 
 def deposits_of(
@@ -59,10 +82,13 @@ def deposits_of(
     from_id: int | None = None,
     to_id: int | None = None,
     limit: int | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> list[Deposit]:
     queryset = Deposit.objects.filter(user=user).select_related("user", "chain")
     if token_id:
         queryset = queryset.filter(token_id=token_id.upper())
+    queryset = _created_between(queryset, start_ms, end_ms)
     return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
 
 
@@ -73,15 +99,25 @@ def withdrawals_of(
     from_id: int | None = None,
     to_id: int | None = None,
     limit: int | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> list[Withdrawal]:
     queryset = Withdrawal.objects.filter(user=user).select_related("user", "chain")
     if token_id:
         queryset = queryset.filter(token_id=token_id.upper())
+    queryset = _created_between(queryset, start_ms, end_ms)
     return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
 
 
-def withdrawal_of(*, user: User, withdrawal_id: int) -> Withdrawal:
-    withdrawal = Withdrawal.objects.filter(user=user, pk=withdrawal_id).select_related("user", "chain").first()
+def withdrawal_of(*, user: User, withdrawal_id: int | None = None, client_order_id: str | None = None) -> Withdrawal:
+    """One of the user's withdrawals, by id or by the client order id it was requested with."""
+    queryset = Withdrawal.objects.filter(user=user).select_related("user", "chain")
+    if withdrawal_id is not None:
+        withdrawal = queryset.filter(pk=withdrawal_id).first()
+    elif client_order_id:
+        withdrawal = queryset.filter(client_order_id=client_order_id).first()
+    else:
+        raise InvalidParameter("withdrawal_id or client_order_id is required")
     if withdrawal is None:
         raise WithdrawalNotFound()
     return withdrawal

@@ -3,7 +3,9 @@
 Order of checks, each failing with its own ``ApiAuthError`` subclass so a surface can map it to the
 code its spec documents, and nothing runs after a failure:
 
-1. too many failed authentications from this IP → ``RateLimited`` (the IP is cooling off);
+1. too many failed authentications from this IP → ``RateLimited`` (the IP is cooling off); only
+   guesses count (an unknown key, a wrong signature), not a late timestamp, so an overloaded client
+   behind a shared address does not lock out its neighbours;
 2. the key: present, known, of the surface's kind, enabled, not expired, owner active, caller IP on
    the whitelist;
 3. the timestamp window (BHEX ``recvWindow``, default 5 s, at most 60 s; BGE 30 s either side);
@@ -161,7 +163,7 @@ def bhex_authenticate(
         if not signing.bhex_verify(api_key_secret(api_key), query, body):
             raise SignatureInvalid()
         return _accept(api_key, scope=f"bhex:{api_key.pk}", signature=signature, ttl_ms=window + 1000)
-    except ApiAuthError:
+    except (ApiKeyInvalid, SignatureInvalid):
         _count_failure(ip)
         raise
 
@@ -208,6 +210,6 @@ def bge_authenticate(
             raise SignatureInvalid()
         digest = hashlib.sha256(f"{method}|{path}|{query}|{signature}".encode()).hexdigest()
         return _accept(api_key, scope=f"bge:{api_key.pk}", signature=digest, ttl_ms=2 * BGE_WINDOW_MS)
-    except ApiAuthError:
+    except (ApiKeyInvalid, SignatureInvalid):
         _count_failure(ip)
         raise

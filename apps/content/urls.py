@@ -1,3 +1,10 @@
-from typing import Any
+"""Public pages of the content app (``/content/``)."""
 
-urlpatterns: list[Any] = []
+from django.urls import path
+
+from apps.content import views
+
+urlpatterns = [
+    path("banners/<int:banner_id>/image", views.banner_image, name="content-banner-image"),
+    path("announcements/<int:announcement_id>", views.announcement_page, name="content-announcement"),
+]

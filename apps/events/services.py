@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
-from apps.core.db import bulk_insert
+from apps.core.db import RawJson, bulk_insert, insert_rows
+from apps.core.money import fmt
 from apps.events.models import OutboxEvent
 from apps.users.models import User
+
+if TYPE_CHECKING:
+    from apps.accounts.models import Balance
 
 
 def event_emit(
@@ -28,6 +35,67 @@ def events_emit_many(events: list[OutboxEvent]) -> list[OutboxEvent]:
     ids = [e.pk for e in created if e.pk is not None]
     transaction.on_commit(lambda: _queue_delivery(ids))
     return created
+
+
+OUTBOX_COLUMNS = ("type", "organization_id", "user_id", "payload")
+
+
+def events_emit_rows(rows: Sequence[tuple[str, int | None, int | None, Any]]) -> list[int]:
+    """``events_emit_many`` for the matching worker's hot path: plain ``(type, organization_id,
+    user_id, payload)`` tuples written by one ``COPY``, no model instances; a payload may be a
+    ``RawJson`` document the caller encoded itself. Returns the new ids."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        # bulk_create would store an encoded document as a JSON string: decode it first.
+        rows = [(t, o, u, json.loads(p) if isinstance(p, RawJson) else p) for t, o, u, p in rows]
+    ids = insert_rows(OutboxEvent, OUTBOX_COLUMNS, rows, constants={"created_at": timezone.now(), "attempts": 0})
+    transaction.on_commit(lambda: _queue_delivery(ids))
+    return ids
+
+
+def balances_changed_emit(*, transaction_id: int, kind: str, balances: Sequence[Balance]) -> None:
+    """``balance.changed`` for each end user's balance a ledger transaction touched (in its transaction).
+
+    Called by ``ledger_post`` with the rows it just wrote; system accounts (custody, fee, operating)
+    are not reported. One extra query and one bulk insert per ledger transaction.
+    """
+    from apps.accounts.models import Account
+
+    account_ids = sorted({b.account_id for b in balances})
+    owners = {
+        pk: (user_id, organization_id, account_type, index, uid)
+        for pk, user_id, organization_id, account_type, index, uid in Account.objects.filter(
+            pk__in=account_ids, user__isnull=False
+        ).values_list("pk", "user_id", "organization_id", "type", "index", "user__uid")
+    }
+    events: list[OutboxEvent] = []
+    for balance in balances:
+        owner = owners.get(balance.account_id)
+        if owner is None:
+            continue
+        user_id, organization_id, account_type, index, uid = owner
+        events.append(
+            OutboxEvent(
+                type="balance.changed",
+                organization_id=organization_id,
+                user_id=user_id,
+                payload={
+                    "uid": str(uid) if uid is not None else "",
+                    "account_id": str(balance.account_id),
+                    "account_type": account_type,
+                    "account_index": index,
+                    "token": balance.token_id,
+                    "available": fmt(balance.available),
+                    "hold": fmt(balance.hold),
+                    "lockup": fmt(balance.lockup),
+                    "total": fmt(balance.available + balance.hold + balance.lockup),
+                    "transaction_id": str(transaction_id),
+                    "kind": kind,
+                },
+            )
+        )
+    events_emit_many(events)
 
 
 def _queue_delivery(ids: list[int]) -> None:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.accounts.models import Account, AccountType
+from apps.backoffice.changelist import CsvExportMixin, DateRangeFilter, uid_filter
 from apps.core.errors import BrokerError
 from apps.finance import services
 from apps.finance.export import csv_lines, operation_rows
@@ -53,7 +54,7 @@ def _staff(request: HttpRequest) -> User:
     return request.user
 
 
-class RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RecordAdmin(CsvExportMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only records; ``operation_form`` (when set) replaces the add page with a service call."""
 
     operation_form: type[forms.Form] | None = None
@@ -230,7 +231,7 @@ class LockupAdmin(RecordAdmin):
     operation_form = LockupForm
     operation_title = "Lock a user's funds"
     list_display = ["id", "user", "token", "amount", "source", "status", "unlock_at", "created_at", "released_at"]
-    list_filter = ["status", "source", "token", "organization"]
+    list_filter = ["status", "source", "token", "organization", uid_filter("user"), ("created_at", DateRangeFilter)]
     search_fields = ["=id", "=user__uid", "user__email", "client_order_id"]
     list_select_related = ["user"]
     actions = ["release_selected"]
@@ -278,7 +279,14 @@ class BonusGrantAdmin(RecordAdmin):
     operation_form = BonusForm
     operation_title = "Grant a bonus (赠金)"
     list_display = ["id", "user", "token", "amount", "withdrawable", "status", "created_by", "created_at"]
-    list_filter = ["withdrawable", "status", "token", "organization"]
+    list_filter = [
+        "withdrawable",
+        "status",
+        "token",
+        "organization",
+        uid_filter("user"),
+        ("created_at", DateRangeFilter),
+    ]
     search_fields = ["=id", "=user__uid", "user__email", "client_order_id"]
     list_select_related = ["user", "created_by"]
     actions = ["release_selected"]
@@ -438,7 +446,7 @@ class MappingPairAdmin(SimpleHistoryAdmin):  # type: ignore[type-arg]
 @admin.register(ConvertQuote)
 class ConvertQuoteAdmin(RecordAdmin):
     list_display = ["id", "user", "pair", "from_amount", "to_amount", "rate", "status", "expires_at", "executed_at"]
-    list_filter = ["status", "organization"]
+    list_filter = ["status", "organization", uid_filter("user")]
     search_fields = ["=id", "=user__uid"]
     list_select_related = ["user", "pair"]
 
@@ -446,7 +454,7 @@ class ConvertQuoteAdmin(RecordAdmin):
 @admin.register(MappingRecord)
 class MappingRecordAdmin(RecordAdmin):
     list_display = ["id", "user", "pair", "from_amount", "to_amount", "rate", "created_by", "created_at"]
-    list_filter = ["organization", "pair"]
+    list_filter = ["organization", "pair", uid_filter("user"), ("created_at", DateRangeFilter)]
     search_fields = ["=id", "=user__uid", "client_order_id"]
     list_select_related = ["user", "pair"]
 
@@ -508,7 +516,7 @@ class FinanceOperationAdmin(RecordAdmin):
     """Every ledger transaction a finance operation wrote; filter, then export the selection as CSV."""
 
     list_display = ["id", "created_at", "organization", "operation", "kind", "reference", "memo", "created_by"]
-    list_filter = [OperationFilter, TokenFilter, "organization", "created_at"]
+    list_filter = [OperationFilter, TokenFilter, "organization", ("created_at", DateRangeFilter)]
     search_fields = ["=id", "reference", "memo", "=created_by__username"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "created_by"]

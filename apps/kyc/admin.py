@@ -19,7 +19,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
+from apps.backoffice.changelist import CsvExportMixin, DateRangeFilter, uid_filter, user_column
 from apps.core.errors import BrokerError
 from apps.kyc.models import KycApplication, KycCountry, KycDocument
 from apps.kyc.selectors import kyc_review_queue
@@ -50,17 +52,39 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(KycCountry)
-class KycCountryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class KycCountryAdmin(SimpleHistoryAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name", "individual_allowed", "corporate_allowed"]
     list_editable = ["individual_allowed", "corporate_allowed"]
     search_fields = ["code", "name"]
 
 
 @admin.register(KycApplication)
-class KycApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["id", "user", "level", "account_type", "country", "state", "created_at", "reviewer", "reviewed_at"]
-    list_filter = ["state", "level", "country", "account_type", AgeFilter]
-    search_fields = ["=user__uid", "user__email", "last_name", "company_name", "id_number"]
+class KycApplicationAdmin(CsvExportMixin, SimpleHistoryAdmin):  # type: ignore[type-arg]
+    list_display = [
+        "id",
+        "user_link",
+        "level",
+        "account_type",
+        "country",
+        "state",
+        "created_at",
+        "reviewer",
+        "reviewed_at",
+    ]
+    list_filter = [
+        "state",
+        "level",
+        "country",
+        "account_type",
+        AgeFilter,
+        uid_filter("user"),
+        ("created_at", DateRangeFilter),
+        ("reviewed_at", DateRangeFilter),
+    ]
+    search_fields = ["=user__uid", "user__email", "user__phone", "last_name", "company_name", "id_number"]
+    search_help_text = "uid (exact), email, phone, last name, company or id number"
+    list_select_related = ["user", "country", "reviewer"]
+    user_link = user_column()
     action_form = ReviewActionForm
     actions = ["approve_selected", "reject_selected"]
     readonly_fields = [

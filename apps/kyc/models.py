@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
 
 
 class KycLevel(models.IntegerChoices):
@@ -75,6 +76,8 @@ class KycCountry(models.Model):
     individual_allowed = models.BooleanField(default=True)
     corporate_allowed = models.BooleanField(default=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "KYC countries"
@@ -101,6 +104,8 @@ class KycApplication(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         permissions = [("review_kycapplication", "Can approve or reject KYC applications and see documents")]

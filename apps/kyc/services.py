@@ -132,12 +132,13 @@ def kyc_application_submit(
     return application
 
 
-def _require_reviewer(acting_user: User) -> None:
-    if not acting_user.has_perm(REVIEW_PERMISSION):
+def _require_reviewer(acting_user: User | None) -> None:
+    # None: an Org API key of the applicant's organization, authorized by its surface.
+    if acting_user is not None and not acting_user.has_perm(REVIEW_PERMISSION):
         raise PermissionDenied("Only KYC reviewers can review applications")
 
 
-def kyc_application_approve(*, application: KycApplication, acting_user: User) -> KycApplication:
+def kyc_application_approve(*, application: KycApplication, acting_user: User | None) -> KycApplication:
     _require_reviewer(acting_user)
     with transaction.atomic():
         locked = KycApplication.objects.select_for_update().select_related("user").get(pk=application.pk)
@@ -154,7 +155,7 @@ def kyc_application_approve(*, application: KycApplication, acting_user: User) -
     return locked
 
 
-def kyc_application_reject(*, application: KycApplication, acting_user: User, reason: str) -> KycApplication:
+def kyc_application_reject(*, application: KycApplication, acting_user: User | None, reason: str) -> KycApplication:
     _require_reviewer(acting_user)
     if not reason.strip():
         raise InvalidParameter("A reason is required to reject an application")

@@ -49,7 +49,13 @@ def ticker_24h(*, symbol: Symbol, now_ms: int | None = None) -> dict[str, Any]:
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     since = now_ms - 1440 * MINUTE
     bars = Kline.objects.filter(symbol=symbol, interval="1m", open_time__gte=since - since % MINUTE)
-    stats = bars.aggregate(high=Max("high"), low=Min("low"), volume=Sum("volume"), quote_volume=Sum("quote_volume"))
+    stats = bars.aggregate(
+        high=Max("high"),
+        low=Min("low"),
+        volume=Sum("volume"),
+        quote_volume=Sum("quote_volume"),
+        trade_count=Sum("trade_count"),
+    )
     first = bars.order_by("open_time").values_list("open", flat=True).first()
     last = SymbolMatchState.objects.filter(symbol=symbol).values_list("last_price", flat=True).first()
     book = book_ticker(symbol=symbol)
@@ -66,6 +72,7 @@ def ticker_24h(*, symbol: Symbol, now_ms: int | None = None) -> dict[str, Any]:
         "last": fmt(last or ZERO),
         "volume": fmt(stats["volume"] or ZERO),
         "quote_volume": fmt(stats["quote_volume"] or ZERO),
+        "trade_count": stats["trade_count"] or 0,
         "price_change": fmt(change),
         "price_change_percent": fmt(percent.quantize(Decimal("0.01"))),
         "best_bid": book["bid_price"],
@@ -115,6 +122,29 @@ def depth(*, symbol: Symbol, limit: int = 100, merge: str | None = None) -> dict
             raise InvalidParameter(f"merge must be one of {', '.join(fmt(x) for x in allowed) or '(none)'}")
         bids = _merge(bids, step, ROUND_FLOOR)
         asks = _merge(asks, step, ROUND_CEILING)
+    return {**snapshot, "bids": bids[:limit], "asks": asks[:limit]}
+
+
+def depth_merge_step(*, snapshot: dict[str, Any], step: Decimal, limit: int = 200) -> dict[str, Any]:
+    """A depth snapshot with prices grouped to any positive ``step`` (bids down, asks up)."""
+    if step <= 0:
+        raise InvalidParameter("step must be positive")
+    bids = _merge(snapshot["bids"], step, ROUND_FLOOR)
+    asks = _merge(snapshot["asks"], step, ROUND_CEILING)
+    return {**snapshot, "bids": bids[:limit], "asks": asks[:limit]}
+
+
+def depth_near_touch(*, snapshot: dict[str, Any], rate: Decimal, limit: int = 200) -> dict[str, Any]:
+    """The levels within ``rate`` of the best price: bids down to best bid × (1 − rate), asks up to
+    best ask × (1 + rate), at most ``limit`` each (the BGE ``percent10`` depth)."""
+    bids, asks = snapshot["bids"], snapshot["asks"]
+    with money_context():
+        if bids:
+            floor = Decimal(bids[0][0]) * (1 - rate)
+            bids = [level for level in bids if Decimal(level[0]) >= floor]
+        if asks:
+            ceiling = Decimal(asks[0][0]) * (1 + rate)
+            asks = [level for level in asks if Decimal(level[0]) <= ceiling]
     return {**snapshot, "bids": bids[:limit], "asks": asks[:limit]}
 
 

@@ -2,4 +2,8 @@
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from apps.orgapi.consumers import OrgFeedSocket
+
+websocket_urlpatterns: list[Any] = [path("api/v2/org/ws", OrgFeedSocket.as_asgi())]

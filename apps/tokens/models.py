@@ -143,6 +143,8 @@ class OrganizationToken(models.Model):
     token = models.ForeignKey(Token, on_delete=models.CASCADE)
     enabled = models.BooleanField(default=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "token"], name="org_token_unique")]
 
@@ -156,6 +158,8 @@ class OrganizationSymbol(models.Model):
     organization = models.ForeignKey("users.Organization", on_delete=models.CASCADE, related_name="symbol_settings")
     symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE)
     enabled = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "symbol"], name="org_symbol_unique")]

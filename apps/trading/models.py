@@ -147,14 +147,16 @@ class SymbolMatchState(models.Model):
 
 
 class Trade(models.Model):
-    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.PROTECT, related_name="trades")
+    # symbol, buyer and seller are indexed through trade_symbol / trade_buyer / trade_seller, which
+    # start with them: every trade a batch inserts writes each index once (see Order's comment).
+    symbol = models.ForeignKey("tokens.Symbol", on_delete=models.PROTECT, related_name="trades", db_index=False)
     price = AmountField()
     quantity = AmountField()
     quote_quantity = AmountField()
     buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     buyer_is_maker = models.BooleanField()
     buyer_fee = AmountField()  # in base
     seller_fee = AmountField()  # in quote

@@ -13,11 +13,18 @@ from apps.trading.models import DONE_STATUSES, OPEN_STATUSES, Order, OrderSide, 
 from apps.users.models import User
 
 
-def orders_open(*, user: User, symbol_id: str | None = None, limit: int | None = None) -> list[Order]:
+def orders_open(
+    *,
+    user: User,
+    symbol_id: str | None = None,
+    limit: int | None = None,
+    from_id: int | None = None,
+    to_id: int | None = None,
+) -> list[Order]:
     queryset = Order.objects.filter(user=user, status__in=OPEN_STATUSES).select_related("symbol")
     if symbol_id:
         queryset = queryset.filter(symbol_id=symbol_id.upper())
-    return page_by_id(queryset, limit=limit, default_limit=500)
+    return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit, default_limit=500)
 
 
 def orders_history(

@@ -173,9 +173,13 @@ def order_validate(
                 if funds is None or qty is not None:
                     raise InvalidParameter("A market buy takes quote_amount (the quote to spend), not quantity")
                 if funds <= 0:
-                    raise InvalidParameter("quote_amount must be greater than zero")
+                    raise InvalidParameter(
+                        "quote_amount must be greater than zero", field="quote_amount", rule="positive"
+                    )
                 if funds != quantize_down(funds, symbol.quote.precision):
-                    raise PrecisionTooHigh(f"quote_amount allows {symbol.quote.precision} decimal places")
+                    raise PrecisionTooHigh(
+                        f"quote_amount allows {symbol.quote.precision} decimal places", field="quote_amount"
+                    )
                 if funds < symbol.min_notional:
                     raise NotionalTooSmall(f"Order value must be at least {symbol.min_notional.normalize():f}")
                 hold_token, hold = symbol.quote_id, funds
@@ -212,21 +216,24 @@ def order_validate(
 
 def _check_price(symbol: Symbol, price: Decimal, reference: Decimal | None) -> None:
     if price <= 0:
-        raise InvalidParameter("price must be greater than zero")
+        raise InvalidParameter("price must be greater than zero", field="price", rule="positive")
     if not is_multiple(price, symbol.price_tick):
-        raise PrecisionTooHigh(f"price must be a multiple of {symbol.price_tick.normalize():f}")
+        raise PrecisionTooHigh(f"price must be a multiple of {symbol.price_tick.normalize():f}", field="price")
     if reference is not None and symbol.price_band_rate > 0:
         low = reference * (1 - symbol.price_band_rate)
         high = reference * (1 + symbol.price_band_rate)
         if not low <= price <= high:
-            raise PriceOutOfBand(f"price must be within {low.normalize():f} and {high.normalize():f}")
+            raise PriceOutOfBand(
+                f"price must be within {low.normalize():f} and {high.normalize():f}",
+                bound="min" if price < low else "max",
+            )
 
 
 def _check_quantity(symbol: Symbol, qty: Decimal) -> None:
     if qty <= 0:
-        raise InvalidParameter("quantity must be greater than zero")
+        raise InvalidParameter("quantity must be greater than zero", field="quantity", rule="positive")
     if not is_multiple(qty, symbol.quantity_step):
-        raise PrecisionTooHigh(f"quantity must be a multiple of {symbol.quantity_step.normalize():f}")
+        raise PrecisionTooHigh(f"quantity must be a multiple of {symbol.quantity_step.normalize():f}", field="quantity")
     if qty < symbol.min_quantity:
         raise QuantityTooSmall(f"quantity must be at least {symbol.min_quantity.normalize():f}")
     if qty > symbol.max_quantity:
@@ -358,6 +365,11 @@ def _cancel_command(order: Order, reason: str) -> tuple[MatchCommand | None, boo
 
 def order_cancel_all(*, user: User, symbol_id: str | None = None, reason: str = "canceled") -> int:
     """Request cancels for every open order of ``user`` (on one symbol, or all); returns how many."""
+    return len(order_cancel_all_requested(user=user, symbol_id=symbol_id, reason=reason))
+
+
+def order_cancel_all_requested(*, user: User, symbol_id: str | None = None, reason: str = "canceled") -> list[int]:
+    """``order_cancel_all`` returning the ids of the orders whose cancel was requested (BGE API)."""
     queryset = Order.objects.filter(user=user, status__in=OPEN_STATUSES)
     if symbol_id:
         queryset = queryset.filter(symbol_id=symbol_id.upper())
@@ -366,10 +378,10 @@ def order_cancel_all(*, user: User, symbol_id: str | None = None, reason: str = 
 
 def symbol_cancel_resting(*, symbol: Symbol, reason: str) -> int:
     """Cancel every open order of a symbol (symbol delisted, or staff action)."""
-    return _cancel_many(Order.objects.filter(symbol=symbol, status__in=OPEN_STATUSES), reason)
+    return len(_cancel_many(Order.objects.filter(symbol=symbol, status__in=OPEN_STATUSES), reason))
 
 
-def _cancel_many(queryset: QuerySet[Order], reason: str) -> int:
+def _cancel_many(queryset: QuerySet[Order], reason: str) -> list[int]:
     with transaction.atomic():
         orders = list(queryset.only("pk", "symbol_id"))
         commands = [
@@ -379,7 +391,7 @@ def _cancel_many(queryset: QuerySet[Order], reason: str) -> int:
         MatchCommand.objects.bulk_create(commands, ignore_conflicts=True)
         for symbol_pk in sorted({o.symbol_id for o in orders}):
             transaction.on_commit(lambda s=symbol_pk: queue_match(s))  # type: ignore[misc]
-    return len(orders)
+    return [o.pk for o in orders]
 
 
 def stale_symbols() -> list[str]:

@@ -2,7 +2,9 @@
 
 Freezes and 2FA resets go through services (``user_freeze``, ``user_freeze_lift``, ``totp_reset``),
 which require a reason and write a ``SecurityRecord`` naming the staff member; the reason is typed
-into the action bar's "Reason" box.
+into the action bar's "Reason" box. A user's page links to their accounts, balances, orders,
+trades, deposits, withdrawals and KYC applications (each list filtered by ``?uid=``); edits of users,
+organizations and freezes are kept in their history (django-simple-history).
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.backoffice.changelist import (
+    CsvExportMixin,
+    DateRangeFilter,
+    uid_filter,
+    user_column,
+    user_record_links,
+)
 from apps.core.errors import BrokerError
 from apps.users.models import LoginRecord, Organization, SecurityRecord, User, UserFreeze
 from apps.users.security import totp_reset
@@ -35,6 +44,8 @@ def _acting(request: HttpRequest) -> User:
 
 @admin.register(Organization)
 class OrganizationAdmin(SimpleHistoryAdmin):  # type: ignore[type-arg]
+    """Organizations hold withdrawal thresholds: only superusers change them (no role has the permission)."""
+
     list_display = ["id", "name", "is_active", "allow_internal_transfer", "trading_kyc_level", "created_at"]
     search_fields = ["name"]
 
@@ -91,11 +102,21 @@ class SecurityRecordInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(CsvExportMixin, SimpleHistoryAdmin, DjangoUserAdmin):  # type: ignore[misc]
     list_display = ["username", "uid", "email", "phone", "organization", "kyc_level", "is_staff", "date_joined"]
-    list_filter = ["organization", "kyc_level", "is_staff", "is_active"]
-    search_fields = ["=uid", "email", "phone", "username"]
-    readonly_fields = ["uid", "last_login", "date_joined", "kyc_level", "invite_code", "invited_by", "balances"]
+    list_filter = ["organization", "kyc_level", "is_staff", "is_active", "groups", ("date_joined", DateRangeFilter)]
+    search_fields = ["=uid", "email", "phone", "username", "deposit_addresses__address"]
+    search_help_text = "uid (exact), email, phone, username or a deposit address"
+    readonly_fields = [
+        "uid",
+        "last_login",
+        "date_joined",
+        "kyc_level",
+        "invite_code",
+        "invited_by",
+        "records",
+        "balances",
+    ]
     inlines = [FreezeInline, SecurityRecordInline, LoginRecordInline]
     action_form = ReasonActionForm
     actions = ["reset_2fa"]
@@ -112,11 +133,20 @@ class UserAdmin(DjangoUserAdmin):
                     "language",
                     "invite_code",
                     "invited_by",
+                    "records",
                     "balances",
                 )
             },
         ),
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        # A deposit-address search joins many rows per user.
+        return super().get_queryset(request).distinct() if request.GET.get("q") else super().get_queryset(request)
+
+    @admin.display(description="Records")
+    def records(self, obj: User) -> str:
+        return user_record_links(obj)
 
     @admin.display(description="Balances (all accounts)")
     def balances(self, obj: User) -> str:
@@ -132,7 +162,7 @@ class UserAdmin(DjangoUserAdmin):
             or "—"
         )
 
-    @admin.action(description="Reset 2FA (remove Google Authenticator; enter a reason)")
+    @admin.action(description="Reset 2FA (remove Google Authenticator; enter a reason)", permissions=["change"])
     def reset_2fa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         reason = request.POST.get("reason", "")
         for user in queryset:
@@ -151,10 +181,23 @@ class FreezeForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(UserFreeze)
-class UserFreezeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["user", "kind", "symbol", "token", "reason", "is_active", "created_by", "created_at", "lifted_by"]
-    list_filter = ["kind", "is_active"]
-    search_fields = ["=user__uid", "user__email", "reason"]
+class UserFreezeAdmin(CsvExportMixin, SimpleHistoryAdmin):  # type: ignore[type-arg]
+    list_display = [
+        "id",
+        "user_link",
+        "kind",
+        "symbol",
+        "token",
+        "reason",
+        "is_active",
+        "created_by",
+        "created_at",
+        "lifted_by",
+    ]
+    list_filter = ["kind", "is_active", uid_filter("user"), ("created_at", DateRangeFilter)]
+    search_fields = ["=user__uid", "user__email", "user__phone", "reason"]
+    list_select_related = ["user", "created_by", "lifted_by"]
+    user_link = user_column()
     raw_id_fields = ["user"]
     form = FreezeForm
     action_form = ReasonActionForm
@@ -177,7 +220,7 @@ class UserFreezeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
         obj.pk = created.pk
 
-    @admin.action(description="Lift selected freezes (enter a reason)")
+    @admin.action(description="Lift selected freezes (enter a reason)", permissions=["change"])
     def lift_selected(self, request: HttpRequest, queryset: QuerySet[UserFreeze]) -> None:
         reason = request.POST.get("reason", "")
         for freeze in queryset.filter(is_active=True):

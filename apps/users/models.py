@@ -9,6 +9,7 @@ staff by username.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -39,6 +40,16 @@ class Organization(models.Model):
         return self.name
 
 
+class UserHistoricalRecords(HistoricalRecords):
+    """History of user rows, except saves that only stamp ``last_login`` (one per sign-in)."""
+
+    def post_save(self, instance: models.Model, created: bool, using: str | None = None, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if not created and update_fields and set(update_fields) <= {"last_login"}:
+            return
+        super().post_save(instance, created, using=using, **kwargs)
+
+
 class User(AbstractUser):
     uid = models.BigIntegerField(unique=True, null=True, blank=True, help_text="Public user id")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="users", null=True)
@@ -51,6 +62,9 @@ class User(AbstractUser):
     invite_code = models.CharField(max_length=16, unique=True, null=True, blank=True)
     invited_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="invitees")
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Staff edits (and role changes through ``groups``) are audited; password hashes are not copied.
+    history = UserHistoricalRecords(excluded_fields=["password", "fund_password", "last_login"], m2m_fields=["groups"])
 
     class Meta:
         constraints = [
@@ -90,6 +104,8 @@ class UserFreeze(models.Model):
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     lift_reason = models.CharField(max_length=255, blank=True, default="")
+
+    history = HistoricalRecords()
 
     class Meta:
         indexes = [models.Index(fields=["user", "kind", "is_active"])]

@@ -116,8 +116,13 @@ def user_create(
     return user
 
 
-def user_register(*, organization: Organization, target: str, code: str, password: str, invite_code: str = "") -> User:
-    """Sign up with an email or phone proven by a REGISTER code; optionally under an inviter."""
+def user_register(
+    *, organization: Organization, target: str, code: str, password: str, invite_code: str = "", language: str = "en"
+) -> User:
+    """Sign up with an email or phone proven by a REGISTER code; optionally under an inviter.
+
+    ``language`` is the language the user registered in (the surface passes the request's); it is
+    their language preference from then on (errors, emails, notifications)."""
     target = target_normalize(target)
     inviter = None
     if invite_code:
@@ -134,7 +139,14 @@ def user_register(*, organization: Organization, target: str, code: str, passwor
     row = code_check(organization_id=organization.pk, target=target, purpose=CodePurpose.REGISTER, code=code)
     with transaction.atomic():
         code_consume(row)
-        return user_create(organization=organization, email=email, phone=phone, password=password, invited_by=inviter)
+        return user_create(
+            organization=organization,
+            email=email,
+            phone=phone,
+            password=password,
+            invited_by=inviter,
+            language=language if language in dict(settings.LANGUAGES) else "en",
+        )
 
 
 def user_language_set(*, user: User, language: str) -> User:
@@ -202,11 +214,14 @@ def user_freeze(
     user: User,
     kind: str,
     reason: str,
-    acting_user: User,
+    acting_user: User | None,
     symbol_id: str | None = None,
     token_id: str | None = None,
 ) -> UserFreeze:
-    """Staff: freeze login, trading (all or one symbol) or withdrawal (all or one token), with a reason."""
+    """Staff: freeze login, trading (all or one symbol) or withdrawal (all or one token), with a reason.
+
+    ``acting_user=None`` is an Org API key of the user's organization, authorized by its surface.
+    """
     if kind not in FreezeKind.values:
         raise InvalidParameter(f"Unknown freeze kind: {kind!r}")
     if not reason.strip():
@@ -236,7 +251,7 @@ def user_freeze(
     return freeze
 
 
-def user_freeze_lift(*, freeze: UserFreeze, acting_user: User, reason: str) -> UserFreeze:
+def user_freeze_lift(*, freeze: UserFreeze, acting_user: User | None, reason: str) -> UserFreeze:
     if not reason.strip():
         raise InvalidParameter("A reason is required")
     with transaction.atomic():
@@ -290,3 +305,118 @@ def code_request(
         raise InvalidParameter(f"Unknown purpose: {purpose!r}")
     code_send(organization=organization, target=target, purpose=purpose)
     return target
+
+
+# --- the broker acting through the Org API (apps/orgapi) -----------------------------------------------
+ORGANIZATION_SETTINGS = (
+    "withdraw_auto_approve_threshold",
+    "withdraw_dual_approval_threshold",
+    "trading_kyc_level",
+    "allow_internal_transfer",
+)
+
+
+def organization_settings_update(*, organization: Organization, **changes: object) -> Organization:
+    """Change an organization's own settings (withdrawal approval thresholds, trading KYC gate, transfers)."""
+    from decimal import Decimal
+
+    unknown = sorted(set(changes) - set(ORGANIZATION_SETTINGS))
+    if unknown:
+        raise InvalidParameter(f"Unknown setting: {', '.join(unknown)}")
+    with transaction.atomic():
+        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        for name, value in changes.items():
+            if name in ("withdraw_auto_approve_threshold", "withdraw_dual_approval_threshold"):
+                if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+                    raise InvalidParameter(f"{name} must be a non-negative amount")
+            elif name == "trading_kyc_level":
+                if not isinstance(value, int) or not 0 <= value <= 3:
+                    raise InvalidParameter("trading_kyc_level must be 0–3")
+            elif not isinstance(value, bool):
+                raise InvalidParameter(f"{name} must be true or false")
+            setattr(locked, name, value)
+        if locked.withdraw_dual_approval_threshold < locked.withdraw_auto_approve_threshold:
+            raise InvalidParameter("withdraw_dual_approval_threshold must not be below withdraw_auto_approve_threshold")
+        if changes:
+            locked.save(update_fields=list(changes))
+    return locked
+
+
+def user_update_by_organization(
+    *,
+    user: User,
+    email: str | None = None,
+    phone: str | None = None,
+    password: str | None = None,
+    fund_password: str | None = None,
+    totp_reset: bool = False,
+    language: str | None = None,
+) -> User:
+    """The broker's own back end changes a user's settings without the user's second factor.
+
+    ``None`` leaves a field alone; ``email=""`` / ``phone=""`` removes it (one of the two must stay).
+    Each change writes a ``SecurityRecord`` (``by_organization``) and its outbox event in one transaction.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from apps.users.security import fund_password_validate
+
+    changes: dict[str, str] = {}
+    for field, value in (("email", email), ("phone", phone)):
+        if value is None:
+            continue
+        value = value.strip()
+        if value:
+            value = target_normalize(value)
+            if (field == "email") != is_email(value):
+                raise InvalidParameter(f"Not a valid {field}: {value!r}")
+            if field == "email":
+                try:
+                    validate_email(value)
+                except ValidationError:
+                    raise InvalidParameter(f"Invalid email address: {value!r}") from None
+        if value == getattr(user, field):
+            continue
+        changes[field] = value
+    if not (changes.get("email", user.email) or changes.get("phone", user.phone)):
+        raise InvalidParameter("A user keeps an email or a phone number")
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise InvalidParameter("; ".join(exc.messages)) from None
+    if fund_password is not None:
+        fund_password_validate(user=user, password=fund_password)
+    if language is not None and language not in dict(settings.LANGUAGES):
+        raise InvalidParameter(f"Unsupported language: {language!r}")
+    with transaction.atomic():
+        for field, value in changes.items():
+            current = getattr(user, field)
+            setattr(user, field, value)
+            try:
+                with transaction.atomic():
+                    user.save(update_fields=[field])
+            except IntegrityError:
+                raise Conflict(f"This {field} is already registered") from None
+            action = f"{field}_unbind" if not value else (f"{field}_change" if current else f"{field}_bind")
+            security_record(user=user, action=action, by_organization=True)
+        if password is not None:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            security_record(user=user, action="password_reset", by_organization=True)
+        if fund_password is not None:
+            from django.contrib.auth.hashers import make_password
+
+            changing = bool(user.fund_password)
+            user.fund_password = make_password(fund_password)
+            user.save(update_fields=["fund_password"])
+            security_record(
+                user=user, action="fund_password_reset" if changing else "fund_password_set", by_organization=True
+            )
+        if totp_reset and TOTPDevice.objects.filter(user=user).exists():
+            TOTPDevice.objects.filter(user=user).delete()
+            security_record(user=user, action="totp_unbind", by_organization=True)
+        if language is not None and language != user.language:
+            user.language = language
+            user.save(update_fields=["language"])
+    return user

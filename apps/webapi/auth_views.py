@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.utils import translation
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -244,6 +245,7 @@ class RegisterApi(AnonymousApi):
             code=data.validated_data["code"],
             password=data.validated_data["password"],
             invite_code=data.validated_data["invite_code"],
+            language=translation.get_language(),  # the request's (Accept-Language): their preference from now
         )
         login_services.login_succeeded(request=request._request, user=user)
         login(request._request, user, backend=BACKEND)

@@ -9,14 +9,14 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from apps.core.errors import BrokerError
+from apps.core.errors import BrokerError, NotFound
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, BrokerError):
-        return Response({"code": exc.code, "msg": exc.message}, status=exc.http_status)
+        return Response({"code": exc.code, "msg": str(exc.message)}, status=exc.http_status)
     if isinstance(exc, Http404):
-        return Response({"code": "NOT_FOUND", "msg": "Not found"}, status=404)
+        return Response({"code": "NOT_FOUND", "msg": str(NotFound.default_message)}, status=404)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

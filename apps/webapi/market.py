@@ -58,7 +58,10 @@ SYMBOL = OpenApiParameter("symbol", str, required=True)
 
 
 class SymbolListApi(PublicApi):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Symbols with their filters and fees")
+    @extend_schema(
+        responses={200: {"type": "array", "items": {"type": "object", "additionalProperties": {}}}},
+        summary="Symbols with their filters and fees",
+    )
     def get(self, request: Request) -> Response:
         rows: list[dict[str, Any]] = [
             {
@@ -144,7 +147,17 @@ class KlineListApi(PublicApi):
 
 class TickerApi(PublicApi):
     @extend_schema(
-        parameters=[OpenApiParameter("symbol", str)], responses=OpenApiTypes.OBJECT, summary="24h ticker (one, or all)"
+        parameters=[OpenApiParameter("symbol", str)],
+        # One object for ?symbol=, otherwise a list of them.
+        responses={
+            200: {
+                "oneOf": [
+                    {"type": "object", "additionalProperties": {}},
+                    {"type": "array", "items": {"type": "object", "additionalProperties": {}}},
+                ]
+            }
+        },
+        summary="24h ticker (one, or all)",
     )
     def get(self, request: Request) -> Response:
         if request.query_params.get("symbol"):

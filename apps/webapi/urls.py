@@ -1,6 +1,18 @@
 from django.urls import path
 
-from apps.webapi import apikeys, auth_views, finance, funding, kyc, market, trading, users, views
+from apps.webapi import (
+    apikeys,
+    auth_views,
+    content,
+    finance,
+    funding,
+    kyc,
+    market,
+    oauth_grants,
+    trading,
+    users,
+    views,
+)
 
 urlpatterns = [
     path("time", views.ServerTimeApi.as_view(), name="webapi-time"),
@@ -23,6 +35,8 @@ urlpatterns = [
     path("me/favorites", users.FavoriteListApi.as_view(), name="webapi-favorites"),
     path("me/favorites/<str:symbol>", users.FavoriteDetailApi.as_view(), name="webapi-favorite"),
     path("me/close", users.AccountCloseApi.as_view(), name="webapi-account-close"),
+    path("me/oauth-grants", oauth_grants.OAuthGrantListApi.as_view(), name="webapi-oauth-grants"),
+    path("me/oauth-grants/<str:client_id>", oauth_grants.OAuthGrantDetailApi.as_view(), name="webapi-oauth-grant"),
     path("security", users.SecurityStatusApi.as_view(), name="webapi-security"),
     path("security/password", users.PasswordChangeApi.as_view(), name="webapi-password"),
     path("security/fund-password", users.FundPasswordApi.as_view(), name="webapi-fund-password"),
@@ -75,4 +89,16 @@ urlpatterns = [
     path("finance/mappings", finance.MappingListCreateApi.as_view(), name="webapi-mappings"),
     path("finance/bonuses", finance.BonusListApi.as_view(), name="webapi-bonuses"),
     path("finance/commissions", finance.CommissionListApi.as_view(), name="webapi-commissions"),
+    # announcements, banners, messages, notification preferences (docs/content.md)
+    path("announcements", content.AnnouncementListApi.as_view(), name="webapi-announcements"),
+    path("announcements/popup", content.AnnouncementPopupApi.as_view(), name="webapi-announcement-popup"),
+    path("announcements/<int:announcement_id>", content.AnnouncementDetailApi.as_view(), name="webapi-announcement"),
+    path("banners", content.BannerListApi.as_view(), name="webapi-banners"),
+    path("messages", content.MessageListApi.as_view(), name="webapi-messages"),
+    path("messages/kinds", content.MessageKindListApi.as_view(), name="webapi-message-kinds"),
+    path("messages/unread-count", content.MessageUnreadCountApi.as_view(), name="webapi-messages-unread"),
+    path("messages/read-all", content.MessageReadAllApi.as_view(), name="webapi-messages-read-all"),
+    path("messages/<int:message_id>", content.MessageDetailApi.as_view(), name="webapi-message"),
+    path("messages/<int:message_id>/read", content.MessageReadApi.as_view(), name="webapi-message-read"),
+    path("notifications/preferences", content.NotificationPreferencesApi.as_view(), name="webapi-notification-prefs"),
 ]

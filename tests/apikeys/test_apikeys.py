@@ -189,6 +189,13 @@ class TestBhexAuthentication:
         ApiKey.objects.filter(pk=api_key.pk).update(ip_whitelist=[])
         assert self.call(api_key, signed_query(secret, timestamp=auth.now_ms()), ip="10.1.1.1").pk == api_key.pk
 
+    def test_late_timestamps_do_not_cool_off_the_ip(self, key):
+        api_key, secret = key
+        for _ in range(auth.AUTH_FAILURES_PER_MINUTE + 5):
+            with pytest.raises(errors.TimestampOutOfWindow):
+                self.call(api_key, signed_query(secret, timestamp=auth.now_ms() - 10_000))
+        assert self.call(api_key, signed_query(secret, timestamp=auth.now_ms())).pk == api_key.pk
+
     def test_cidr_whitelist(self, make_user):
         api_key, secret = api_key_create(user=make_user(), ip_whitelist=["10.0.0.0/8"])
         assert self.call(api_key, signed_query(secret, timestamp=auth.now_ms()), ip="10.20.30.40")

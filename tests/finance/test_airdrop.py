@@ -137,9 +137,9 @@ def test_airdrop_into_lockup_is_released_by_the_periodic_task_on_its_date(
     lockup = Lockup.objects.get(user=alice)
     assert lockup.source == "airdrop" and lockup.unlock_at == unlock_at
 
-    assert lockups_release_due.delay().get() == 0
+    assert lockups_release_due.delay().get(disable_sync_subtasks=False) == 0
     with time_machine.travel(unlock_at + timedelta(seconds=1)):
-        assert lockups_release_due.delay().get() == 1
+        assert lockups_release_due.delay().get(disable_sync_subtasks=False) == 1
     assert balance(alice, "ETH") == (D("2"), 0, 0)
     lockup.refresh_from_db()
     assert lockup.status == "released" and lockup.release_transaction is not None

@@ -46,9 +46,9 @@ def test_two_level_commission_is_paid_daily_from_the_fee_account(org, traders, m
     with pytest.raises(InvalidParameter):  # the day is not over yet
         services.commission_settle_day(organization=org, day=today)
     with time_machine.travel(datetime.combine(today + timedelta(days=1), time(0, 30), tzinfo=UTC)):
-        assert commission_settle_yesterday.delay().get() == {org.pk: 4}
+        assert commission_settle_yesterday.delay().get(disable_sync_subtasks=False) == {org.pk: 4}
         txs = LedgerTransaction.objects.count()
-        assert commission_settle_yesterday.delay().get() == {org.pk: 4}  # settled again: same records
+        assert commission_settle_yesterday.delay().get(disable_sync_subtasks=False) == {org.pk: 4}  # settled again: same records
         assert LedgerTransaction.objects.count() == txs
 
     records = {(r.inviter_id, r.level, r.token_id): r.amount for r in CommissionRecord.objects.all()}

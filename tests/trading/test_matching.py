@@ -345,3 +345,60 @@ def test_replay_reproduces_the_live_book_and_trades(traders, place):
         )
         for t in Trade.objects.order_by("pk")
     ]
+
+
+def test_event_payloads_equal_the_selector_payloads_of_the_stored_rows(traders, place):
+    """The worker encodes order.update / trade.match from its batch rows; they must read exactly like
+    ``order_payload`` / ``trade_payload`` of what was stored (one shape for every surface)."""
+    from apps.trading.selectors import order_payload, trade_payload
+
+    alice, bob = traders
+    place(alice, "sell", price="100", quantity="1", client_order_id="a-1")
+    place(alice, "sell", price="100.5", quantity="2")
+    place(bob, "buy", price="101", quantity="1.5", client_order_id="b:1.x_y-z")  # fills one, part of the other
+    place(bob, "buy", type="market", quote_amount="60.5")  # no price, no quantity
+    place(alice, "sell", price="90", quantity="0.1", time_in_force="ioc")  # canceled: no buyer left
+    order_cancel_all(user=alice, symbol_id="BTCUSDT")
+    latest = {}
+    for event in OutboxEvent.objects.filter(type="order.update").order_by("pk"):
+        latest[event.payload["order_id"]] = event.payload
+    assert latest == {str(o.pk): order_payload(o) for o in Order.objects.select_related("symbol")}
+    expected = [
+        trade_payload(trade, order)
+        for trade in Trade.objects.select_related("symbol", "buy_order", "sell_order").order_by("pk")
+        for order in (trade.buy_order, trade.sell_order)
+    ]
+    assert len(expected) == 6
+    assert [e.payload for e in OutboxEvent.objects.filter(type="trade.match").order_by("pk")] == expected
+
+
+def test_a_failed_batch_leaves_nothing_behind_in_memory(traders, place, bal):
+    """The batch changes its in-memory order rows and book before it writes; when the write fails,
+    both are dropped with the rolled-back transaction, so the retry applies each fill once."""
+    from unittest import mock
+
+    from apps.trading.models import MatchCommand
+
+    alice, bob = traders
+    maker = place(alice, "sell", price="100", quantity="2")  # rests: its row stays in memory with the book
+    with mock.patch("apps.trading.services.queue_match"):
+        taker = place(bob, "buy", price="100", quantity="0.5")
+    with mock.patch("apps.trading.matching.insert_rows", side_effect=RuntimeError("disk full")):
+        with pytest.raises(RuntimeError):
+            matching.match_batch("BTCUSDT")
+    assert "BTCUSDT" not in matching._BOOKS
+    assert MatchCommand.objects.filter(processed_at__isnull=True).count() == 1
+    assert matching.match_batch("BTCUSDT") == 1
+    maker, taker = reload(maker), reload(taker)
+    assert (maker.status, maker.executed_quantity, maker.hold_remaining) == (
+        OrderStatus.PARTIALLY_FILLED,
+        Decimal("0.5"),
+        Decimal("1.5"),
+    )
+    assert (taker.status, taker.executed_quantity) == (OrderStatus.FILLED, Decimal("0.5"))
+    assert Trade.objects.count() == 1
+    assert bal(alice, "BTC") == (Decimal("8"), Decimal("1.5"))
+    # a further fill of the same maker starts from the stored state, not a doubled one
+    place(bob, "buy", price="100", quantity="1.5")
+    assert (reload(maker).status, reload(maker).executed_quantity) == (OrderStatus.FILLED, Decimal("2"))
+    assert reconcile()["ok"]

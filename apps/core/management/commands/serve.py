@@ -107,6 +107,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Staff login:   {saved.get('username', 'admin')} / {saved.get('password', '(see var/staff-login.json)')}"
         )
+        if saved.get("totp_uri"):
+            self.stdout.write(f"  Staff TOTP:    {saved['totp_uri']}")
+            self.stdout.write(
+                f"                 (secret {saved.get('totp_secret', '?')}: add it to an authenticator app)"
+            )
         if saved.get("demo_password"):
             self.stdout.write(f"  Demo users:    alice@demo.local, bob@demo.local / {saved['demo_password']}")
         self.stdout.write("")

@@ -2,7 +2,8 @@
 
 Idempotent: running it again changes nothing that exists. ``--demo`` adds BTC/ETH/USDT, the
 BTCUSDT and ETHUSDT symbols and two funded demo users. The superuser's password is random on the
-first run and kept in ``var/staff-login.json`` (git-ignored) so ``make run`` can show it again.
+first run, and the superuser gets a TOTP device for the admin's sign-in step (docs/backoffice.md);
+both are kept in ``var/staff-login.json`` (git-ignored) so ``make run`` can show them again.
 """
 
 from __future__ import annotations
@@ -14,103 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import CommandParser
 from django.db import transaction
 
 from apps.accounts.services import manual_credit, organization_open_system_accounts
+from apps.backoffice.roles import ROLES, roles_sync
+from apps.backoffice.services import staff_totp_device, statistics_refresh
 from apps.core.management.base import JsonCommand
 from apps.tokens.models import Symbol, Token
 from apps.tokens.services import chain_create, symbol_create, token_create
 from apps.users.models import Organization, User
+from apps.users.security import totp_secret
 from apps.users.services import organization_create, user_create
 
 DEFAULT_ORG = "Default Broker"
 
-# DESIGN.md §12 staff roles → "app_label.codename" permissions (missing ones, from apps added
-# later, are skipped; re-running bootstrap after a migration grants them).
-STAFF_GROUPS: dict[str, list[str]] = {
-    "KYC reviewer": [
-        "users.view_user",
-        "kyc.view_kycapplication",
-        "kyc.change_kycapplication",
-        "kyc.review_kycapplication",
-    ],
-    "Withdrawal approver": [
-        "users.view_user",
-        "accounts.view_balance",
-        "accounts.view_withdrawal",
-        "accounts.approve_withdrawal",
-        "accounts.view_deposit",
-        "accounts.view_withdrawalapproval",
-        "accounts.view_fundingaudit",
-    ],
-    "Listing manager": [
-        "tokens.view_token",
-        "tokens.add_token",
-        "tokens.change_token",
-        "tokens.view_chainnetwork",
-        "tokens.add_chainnetwork",
-        "tokens.change_chainnetwork",
-        "tokens.view_symbol",
-        "tokens.add_symbol",
-        "tokens.change_symbol",
-        "tokens.view_organizationtoken",
-        "tokens.change_organizationtoken",
-        "tokens.add_organizationtoken",
-        "tokens.view_organizationsymbol",
-        "tokens.change_organizationsymbol",
-        "tokens.add_organizationsymbol",
-    ],
-    "Finance operator": [
-        "accounts.view_account",
-        "accounts.view_balance",
-        "accounts.view_ledgertransaction",
-        "accounts.view_posting",
-        "users.view_user",
-        "finance.view_airdrop",
-        "finance.add_airdrop",
-        "finance.view_airdropitem",
-        "finance.view_lockup",
-        "finance.add_lockup",
-        "finance.release_lockup",
-        "finance.view_bonusgrant",
-        "finance.add_bonusgrant",
-        "finance.release_bonusgrant",
-        "finance.view_accounttransferlock",
-        "finance.add_accounttransferlock",
-        "finance.change_accounttransferlock",
-        "finance.view_convertpair",
-        "finance.add_convertpair",
-        "finance.change_convertpair",
-        "finance.view_convertquote",
-        "finance.view_mappingpair",
-        "finance.add_mappingpair",
-        "finance.change_mappingpair",
-        "finance.view_mappingrecord",
-        "finance.add_mappingrecord",
-        "finance.view_commissionconfig",
-        "finance.change_commissionconfig",
-        "finance.view_commissionrecord",
-        "finance.add_commissionrecord",
-        "finance.view_systembalance",
-        "finance.view_financeoperation",
-        "finance.export_financeoperation",
-        # funding (docs/funding.md): fiat confirmations and payouts, simulated deposits, limits
-        "accounts.view_deposit",
-        "accounts.view_depositaddress",
-        "accounts.confirm_fiat_deposit",
-        "accounts.simulate_deposit",
-        "accounts.view_withdrawal",
-        "accounts.payout_withdrawal",
-        "accounts.view_withdrawallimit",
-        "accounts.add_withdrawallimit",
-        "accounts.change_withdrawallimit",
-        "accounts.view_transfer",
-        "accounts.view_fundingaudit",
-    ],
-    "Support": [],  # filled with every view_* permission below: read-only
-}
+# The DESIGN.md §12 staff roles live in apps/backoffice/roles.py; this name keeps older imports working.
+STAFF_GROUPS: dict[str, list[str]] = {role.name: list(role.permissions) for role in ROLES}
 
 DEMO_TOKENS: list[dict[str, Any]] = [
     {
@@ -214,27 +135,25 @@ class Command(JsonCommand):
             if organization is None:
                 organization = organization_create(name=DEFAULT_ORG)
             organization_open_system_accounts(organization=organization)
-            groups = self._staff_groups()
+            groups = roles_sync()
             login = self._superuser(options["admin_username"])
             result: dict[str, Any] = {"org_id": organization.pk, "staff_groups": groups, **login}
             if options["demo"]:
                 result["demo"] = self._demo(organization)
+        if options["demo"]:
+            statistics_refresh(days=2)  # the dashboard's charts have today's demo activity at once
         return result
 
-    def _staff_groups(self) -> list[str]:
-        for name, perms in STAFF_GROUPS.items():
-            group, _ = Group.objects.get_or_create(name=name)
-            if name == "Support":
-                wanted = list(Permission.objects.filter(codename__startswith="view_"))
-            else:
-                wanted = []
-                for perm in perms:
-                    app_label, codename = perm.split(".", 1)
-                    found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-                    if found is not None:
-                        wanted.append(found)
-            group.permissions.add(*wanted)
-        return list(STAFF_GROUPS)
+    def _totp(self, user: User) -> dict[str, Any]:
+        """The superuser's TOTP device (created once), saved beside the password."""
+        device, _ = staff_totp_device(user=user)
+        path = credentials_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        saved.update({"totp_uri": device.config_url, "totp_secret": totp_secret(device)})
+        path.write_text(json.dumps(saved))
+        path.chmod(0o600)
+        return {"staff_totp_uri": device.config_url, "staff_totp_secret": totp_secret(device)}
 
     def _superuser(self, username: str) -> dict[str, Any]:
         path = credentials_path()
@@ -246,10 +165,11 @@ class Command(JsonCommand):
             saved = json.loads(path.read_text()) if path.exists() else {}
             path.write_text(json.dumps({**saved, "username": username, "password": password}))
             path.chmod(0o600)
-            return {"staff_username": username, "staff_password": password, "created": True}
+            user = User.objects.get(username=username)
+            return {"staff_username": username, "staff_password": password, **self._totp(user), "created": True}
         saved = json.loads(path.read_text()) if path.exists() else {}
         known = saved.get("password") if saved.get("username") == username else None
-        return {"staff_username": username, "staff_password": known, "created": False}
+        return {"staff_username": username, "staff_password": known, **self._totp(user), "created": False}
 
     def _demo(self, organization: Organization) -> dict[str, Any]:
         for spec in DEMO_TOKENS:

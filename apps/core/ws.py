@@ -1,0 +1,296 @@
+"""The base of every surface's websocket consumer (DESIGN.md §11 "Websockets of every surface").
+
+``JsonWebsocket`` is an ``AsyncWebsocketConsumer`` that gives each surface the same rules, so a
+surface only writes what its spec says about topics and frames:
+
+* **Message rate**: at most ``max_messages_per_second`` (50) client frames per connection in any
+  one-second window; the frame over the limit is answered with the surface's error frame, then the
+  connection is closed (code 4029).
+* **Clear errors**: a frame that is not JSON, not an object, or that a handler refuses gets an error
+  frame built by ``error_frame`` (each spec has its own shape). Handlers raise ``WsError``; anything
+  unexpected is logged and answered with the ``internal`` error instead of killing the socket.
+* **Heartbeat bookkeeping**: every client frame marks the connection alive (``mark_alive``). With
+  ``ping_interval`` set, ``send_ping()`` sends ``server_ping()`` every that many seconds (override
+  ``send_ping`` to re-validate a session on the way); with ``idle_timeout``
+  set, a connection silent for longer is closed (after the ``timeout`` error frame). A connection is
+  closed after ``max_lifetime`` seconds too, where a spec limits it.
+* **gzip / binary frames**: ``send_json(..., compress=True)`` (or ``self.compress = True`` for the
+  whole connection) sends the JSON gzip-compressed in a binary frame, as the BHEX ``binary`` and
+  BGE ``zip`` options ask. Client frames may be text or (UTF-8, optionally gzip) binary.
+* **Groups** joined with ``join()`` are left automatically when the socket goes away; background
+  tasks are cancelled with it.
+
+JSON goes out compact, with ``Decimal`` rendered as a string (money never passes through a float).
+
+A subclass implements ``handle(content)`` (one decoded client object) and, for a channel-layer
+message ``{"type": "market.message", …}``, a method ``market_message`` as Channels expects; it may
+override ``open()`` (before the handshake is accepted: authenticate, join groups; raise ``WsError``
+to refuse), ``opened()`` (after it: a welcome frame), ``send_ping``, ``error_frame`` and
+``error_codes``. Example::
+
+    class EchoSocket(JsonWebsocket):
+        ping_interval = 30
+        error_codes = {**JsonWebsocket.error_codes, "invalid_json": ("-10001", "Invalid JSON!")}
+
+        async def handle(self, content: dict[str, Any]) -> None:
+            if "ping" in content:
+                await self.send_json({"pong": content["ping"]})
+                return
+            raise WsError("-10000", "Invalid request!")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import time
+from collections.abc import Awaitable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008  # refused: bad credentials, unknown listen key …
+CLOSE_RATE_LIMITED = 4029
+CLOSE_INTERNAL = 1011  # server error: reconnect
+CLOSE_IDLE = 4000
+CLOSE_LIFETIME = 4001
+
+
+class WsError(Exception):
+    """A refused client frame: answered with ``error_frame``; the socket is closed when ``close``."""
+
+    def __init__(self, code: Any, message: str, *, close: bool = False, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.close = close
+        self.extra = extra
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(content: Any) -> str:
+    return json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+class JsonWebsocket(AsyncWebsocketConsumer):
+    max_messages_per_second: ClassVar[int] = 50
+    ping_interval: ClassVar[float | None] = None  # seconds between server pings (None: the server never pings)
+    idle_timeout: ClassVar[float | None] = None  # close after this long without a client frame
+    max_lifetime: ClassVar[float | None] = None  # close after this long in any case
+    # Standard refusals → (code, message) in the surface's own code space; override per surface.
+    error_codes: ClassVar[dict[str, tuple[Any, str]]] = {
+        "invalid_json": ("INVALID_JSON", "Invalid JSON"),
+        "invalid_request": ("INVALID_REQUEST", "Invalid request"),
+        "rate_limited": ("RATE_LIMITED", "Too many messages: at most 50 per second"),
+        "timeout": ("TIMEOUT", "No message received in time; closing"),
+        "internal": ("INTERNAL_ERROR", "Internal error"),
+    }
+
+    compress: bool = False  # gzip every frame of this connection (binary frames)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.joined: set[str] = set()
+        self.closed = False
+        self.connected_at = time.monotonic()
+        self.last_seen = self.connected_at
+        self._window_start = 0.0
+        self._window_count = 0
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._cancel_tasks()
+
+    async def connect(self) -> None:
+        # open() runs before the handshake completes, so groups are joined by the time the client
+        # can act; a refusal is still told in an error frame (accepted, answered, then closed).
+        try:
+            await self.open()
+        except WsError as exc:
+            await self.accept()
+            await self.send_error(exc)
+            await self.close(CLOSE_POLICY)
+            return
+        await self.accept()
+        self.connected_at = self.last_seen = time.monotonic()
+        await self.opened()
+        if self.closed:
+            return
+        if self.ping_interval or self.idle_timeout or self.max_lifetime:
+            self.spawn(self._heartbeat())
+
+    async def open(self) -> None:
+        """Before the handshake is accepted: authenticate, join groups … (send nothing here).
+
+        Raise ``WsError`` to refuse the connection: the client gets the error frame, then a close.
+        """
+
+    async def opened(self) -> None:
+        """After the handshake is accepted: send a welcome frame, a first snapshot …"""
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.closed = True
+        self._cancel_tasks()
+        for group in sorted(self.joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined.clear()
+        await super().websocket_disconnect(message)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await super().close(code, reason)
+
+    def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run ``coroutine`` beside the consumer; it is cancelled when the connection ends."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
+        self._tasks.append(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("websocket background task failed", exc_info=task.exception())
+
+    def _cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
+    # --- groups ---------------------------------------------------------------------------------
+    async def join(self, group: str) -> None:
+        if group not in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.add(group)
+
+    async def leave(self, group: str) -> None:
+        if group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.joined.discard(group)
+
+    # --- heartbeat ------------------------------------------------------------------------------
+    def mark_alive(self) -> None:
+        self.last_seen = time.monotonic()
+
+    def server_ping(self) -> dict[str, Any]:
+        """The frame sent every ``ping_interval`` seconds."""
+        return {"ping": int(time.time() * 1000)}
+
+    async def send_ping(self) -> None:
+        """Every ``ping_interval`` seconds; override to re-check a session first (then call super)."""
+        await self.send_json(self.server_ping())
+
+    async def _heartbeat(self) -> None:
+        steps = [x for x in (self.ping_interval, self.idle_timeout, self.max_lifetime) if x]
+        tick = max(0.01, min(steps) / 4)
+        next_ping = time.monotonic() + (self.ping_interval or 0)
+        while not self.closed:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            if self.max_lifetime and now - self.connected_at >= self.max_lifetime:
+                await self.close(CLOSE_LIFETIME)
+                return
+            if self.idle_timeout and now - self.last_seen >= self.idle_timeout:
+                await self.send_error(self.standard_error("timeout"))
+                await self.close(CLOSE_IDLE)
+                return
+            if self.ping_interval and now >= next_ping:
+                next_ping = now + self.ping_interval
+                await self.send_ping()
+
+    # --- receiving ------------------------------------------------------------------------------
+    def _allow_message(self) -> bool:
+        now = time.monotonic()
+        if now - self._window_start >= 1.0:
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+        return self._window_count <= self.max_messages_per_second
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closed:
+            return
+        self.mark_alive()
+        if not self._allow_message():
+            await self.send_error(self.standard_error("rate_limited"))
+            await self.close(CLOSE_RATE_LIMITED)
+            return
+        content = self._decode(text_data, bytes_data)
+        if content is None:
+            await self.send_error(self.standard_error("invalid_json"))
+            return
+        if not isinstance(content, dict):
+            await self.send_error(self.standard_error("invalid_request"))
+            return
+        try:
+            await self.handle(content)
+        except WsError as exc:
+            await self.send_error(exc)
+            if exc.close:
+                await self.close(CLOSE_POLICY)
+        except Exception:
+            # e.g. the channel layer (Redis) dropped mid-subscribe: staying open would leave the
+            # client silently unsubscribed, so close and let it reconnect and resubscribe.
+            logger.exception("websocket handler failed on %r", content)
+            await self.send_error(self.standard_error("internal"))
+            await self.close(CLOSE_INTERNAL)
+
+    @staticmethod
+    def _decode(text_data: str | None, bytes_data: bytes | None) -> Any:
+        raw: str | bytes | None = text_data
+        if raw is None and bytes_data is not None:
+            raw = bytes_data
+            if bytes_data[:2] == b"\x1f\x8b":
+                try:
+                    raw = gzip.decompress(bytes_data)
+                except (OSError, EOFError):
+                    return None
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    async def handle(self, content: dict[str, Any]) -> None:
+        """One decoded client object; raise ``WsError`` to refuse it."""
+        raise self.standard_error("invalid_request")
+
+    # --- sending --------------------------------------------------------------------------------
+    async def send_json(self, content: Any, *, compress: bool | None = None) -> None:
+        if self.closed:
+            return
+        text = json_dumps(content)
+        if self.compress if compress is None else compress:
+            await self.send(bytes_data=gzip.compress(text.encode()))
+        else:
+            await self.send(text_data=text)
+
+    def standard_error(self, kind: str) -> WsError:
+        code, message = self.error_codes.get(kind) or JsonWebsocket.error_codes[kind]
+        return WsError(code, message)
+
+    def error_frame(self, error: WsError) -> dict[str, Any]:
+        """The spec's error frame; the default is ``{"code", "msg"}`` plus the error's extras."""
+        return {**error.extra, "code": error.code, "msg": error.message}
+
+    async def send_error(self, error: WsError) -> None:
+        # Errors are never compressed: a client that got the request wrong should still read them.
+        await self.send_json(self.error_frame(error), compress=False)
