@@ -48,7 +48,8 @@ def test_two_level_commission_is_paid_daily_from_the_fee_account(org, traders, m
     with time_machine.travel(datetime.combine(today + timedelta(days=1), time(0, 30), tzinfo=UTC)):
         assert commission_settle_yesterday.delay().get(disable_sync_subtasks=False) == {org.pk: 4}
         txs = LedgerTransaction.objects.count()
-        assert commission_settle_yesterday.delay().get(disable_sync_subtasks=False) == {org.pk: 4}  # settled again: same records
+        # settled again: same records
+        assert commission_settle_yesterday.delay().get(disable_sync_subtasks=False) == {org.pk: 4}
         assert LedgerTransaction.objects.count() == txs
 
     records = {(r.inviter_id, r.level, r.token_id): r.amount for r in CommissionRecord.objects.all()}
