@@ -249,7 +249,7 @@ def insert_rows(
         ]
     )
     qn = connection.ops.quote_name
-    names = ", ".join(qn(c) for c in [pk.column, *(c.column for c in columns), *(c.column for c, _ in fixed)])  # type: ignore[union-attr]
+    names = ", ".join(qn(str(c.column)) for c in [pk, *columns, *(c for c, _ in fixed)])  # type: ignore[union-attr,arg-type]
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {qn(meta.db_table)} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
             copy.write(text)
