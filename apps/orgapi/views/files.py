@@ -9,11 +9,9 @@ web page, an app package users download): ``GET /api/v2/org/files/<id>/<name>`` 
 from __future__ import annotations
 
 import hashlib
-import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpRequest
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
@@ -25,6 +23,7 @@ from apps.orgapi.base import OBJECT, SIGNED, OrgApiView, WriteInput, responses
 from apps.orgapi.models import OrgApiUpload, UploadKind
 from apps.orgapi.params import is_multipart
 from apps.orgapi.shapes import ms
+from apps.orgapi.uploads import upload_create
 from apps.orgapi.writes import write_once
 
 TAG = ["orgapi: files"]
@@ -97,18 +96,15 @@ class UploadApi(OrgApiView):
             content_type, suffix = sniff_picture(content)
         else:
             content_type, suffix = sniff_file(content, name)
-        row = OrgApiUpload(
+        row = upload_create(
             organization=self.organization,
             kind=self.kind,
             original_name=name,
+            content=content,
             content_type=content_type,
-            size=len(content),
+            suffix=suffix,
             sha256=digest,
         )
-        row.file.save(
-            f"{self.organization.pk}/{self.kind}/{uuid.uuid4().hex}.{suffix}", ContentFile(content), save=False
-        )
-        row.save()
         path = f"/api/v2/org/files/{row.pk}/{row.file.name.rsplit('/', 1)[-1]}"
         return {
             "file_id": row.pk,
