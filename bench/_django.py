@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def setup(db_name: str = "broker_bench") -> None:
+def setup(db_name: str = "broker_bench", redis_url: str = "") -> None:
     import psycopg
 
     url = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{db_name}")
@@ -28,7 +28,11 @@ def setup(db_name: str = "broker_bench") -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{parsed.path.lstrip("/")}"')
     os.environ["DATABASE_URL"] = url
-    os.environ.pop("REDIS_URL", None)  # tasks in-process; matching is driven directly
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+        os.environ["CACHE_PREFIX"] = os.environ["CHANNEL_PREFIX"] = "bench"
+    else:
+        os.environ.pop("REDIS_URL", None)  # tasks in-process; matching is driven directly
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broker.settings")
     os.environ["CACHE_DIR"] = "/tmp/broker-bench-cache"  # noqa: S108
     import django

@@ -57,6 +57,7 @@ class Stack:
     redis_db: int = 8
     prefix: str = "load"
     web: int = 1
+    ws: int = 0  # daphne processes for websocket clients only (a load balancer routes /ws paths there)
     beat: bool = False  # celery beat: the periodic sweepers (re-queue matching, re-send events)
     own_redis: bool = False  # a redis-server of our own (to kill its connections without touching others)
     database_url: str = ""  # an existing, migrated database instead of a fresh one
@@ -141,6 +142,10 @@ class Stack:
             port = free_port()
             argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "broker.asgi:application"]
             self.procs[f"web{n}"] = Proc(f"web{n}", argv, self._log(f"web{n}"), port=port)
+        for n in range(self.ws):
+            port = free_port()
+            argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "broker.asgi:application"]
+            self.procs[f"ws{n}"] = Proc(f"ws{n}", argv, self._log(f"ws{n}"), port=port)
         self.procs["match"] = self._celery("match", "match.0", "-P", "solo")
         self.procs["default"] = self._celery("default", "default", "-c", "1")
         self.procs["notify"] = self._celery("notify", "notifications", "-P", "solo")
@@ -166,7 +171,7 @@ class Stack:
                     proc.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
         for name in names or tuple(self.procs):
-            if name.startswith("web"):
+            if name.startswith(("web", "ws")):
                 self.wait_http(self.procs[name].port or 0)
 
     def _start_redis(self, proc: Proc) -> None:
@@ -235,6 +240,11 @@ class Stack:
 
     def ports(self) -> list[int]:
         return [p.port for name, p in sorted(self.procs.items()) if name.startswith("web") and p.port]
+
+    def ws_ports(self) -> list[int]:
+        """Where websocket clients connect: the websocket-only processes, else the web ones."""
+        ports = [p.port for name, p in sorted(self.procs.items()) if name.startswith("ws") and p.port]
+        return ports or self.ports()
 
     def tail(self, name: str, lines: int = 40) -> str:
         path = self.procs[name].log

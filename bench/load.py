@@ -147,6 +147,7 @@ class Figures:
         self.taker_filled: set[str] = set()
         self.stream_frames = 0
         self.skipped = 0  # sends not made because the trader already had MAX_INFLIGHT requests waiting
+        self.settle_s = 0.0
 
     def error(self, kind: str, sample: str) -> None:
         if not self.errors[kind]:
@@ -282,14 +283,49 @@ class Trader:
                         self.figures.cancel_reports += 1
 
 
+def pending_work() -> int:
+    """Commands not yet matched plus events not yet delivered (read in a worker thread)."""
+    from django.db import connection
+
+    from apps.events.models import OutboxEvent
+    from apps.trading.models import MatchCommand
+
+    try:
+        return (
+            MatchCommand.objects.filter(processed_at__isnull=True).count()
+            + OutboxEvent.objects.filter(delivered_at__isnull=True).count()
+        )
+    finally:
+        connection.close()
+
+
+async def settle(progress: Any, limit: float, quiet: float = 3.0) -> float:
+    """Wait until the matching worker and event delivery have drained, then until ``progress()``
+    (messages received) has not moved for ``quiet`` seconds; at most ``limit`` seconds in all.
+    Late messages are then counted as delivered late, not as lost."""
+    loop = asyncio.get_running_loop()
+    started = time.monotonic()
+    while time.monotonic() - started < limit and await loop.run_in_executor(None, pending_work):
+        await asyncio.sleep(0.5)
+    last, last_change = progress(), time.monotonic()
+    while time.monotonic() - started < limit and time.monotonic() - last_change < quiet:
+        await asyncio.sleep(0.25)
+        if progress() != last:
+            last, last_change = progress(), time.monotonic()
+    return time.monotonic() - started
+
+
 async def drive(
     people: list[dict[str, Any]],
     ports: list[int],
+    ws_ports: list[int],
     duration: float,
     rate: float,
     withdraw_every: float,
     figures: Figures,
     rng: random.Random,
+    settle_limit: float,
+    on_load_end: Any,
 ) -> float:
     import aiohttp
 
@@ -305,8 +341,8 @@ async def drive(
         stop = asyncio.Event()
         readies = [asyncio.Event() for _ in traders]
         readers = [
-            asyncio.create_task(t.read_stream(session, t.base_url.replace("http", "ws"), stop, r))
-            for t, r in zip(traders, readies, strict=True)
+            asyncio.create_task(t.read_stream(session, f"ws://127.0.0.1:{ws_ports[i % len(ws_ports)]}", stop, r))
+            for i, (t, r) in enumerate(zip(traders, readies, strict=True))
         ]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
 
@@ -343,7 +379,9 @@ async def drive(
         if inflight:
             await asyncio.wait(inflight, timeout=30)
         elapsed = time.monotonic() - started
-        await asyncio.sleep(3)  # the last batches' fills reach the private streams
+        on_load_end()
+        log("load stopped; waiting for matching, delivery and the private streams to settle")
+        figures.settle_s = await settle(lambda: (figures.fill_reports, figures.cancel_reports), settle_limit)
         stop.set()
         await asyncio.gather(*readers, return_exceptions=True)
     return elapsed
@@ -365,6 +403,47 @@ def deposit_loop(stop: threading.Event, user_ids: list[int], every: float, figur
             figures.error("deposit", repr(exc))
         finally:
             close_old_connections()
+
+
+# --- where the CPU goes ----------------------------------------------------------------------------
+def cpu_snapshot(groups: dict[int, str]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of every process on the machine, summed per group.
+
+    ``groups`` maps a session id (each stack process leads its own session) or a pid to a name;
+    PostgreSQL backends and redis-server are grouped by command name; everything else is "other".
+    A process that exits between two snapshots takes its CPU time with it (short-lived ones only).
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: Counter[str] = Counter()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        pid, session = int(entry.name), int(fields[3])
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if pid in groups:
+            name = groups[pid]
+        elif session in groups:
+            name = groups[session]
+        elif comm.startswith("postgres"):
+            name = "postgres"
+        elif comm.startswith("redis-server"):
+            name = "redis"
+        else:
+            name = "other"
+        totals[name] += seconds
+    return dict(totals)
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], elapsed: float) -> dict[str, float]:
+    """Cores used per group between two snapshots (1.0 = one core busy all the time)."""
+    names = sorted(set(before) | set(after), key=lambda n: -(after.get(n, 0) - before.get(n, 0)))
+    return {n: round((after.get(n, 0.0) - before.get(n, 0.0)) / elapsed, 2) for n in names}
 
 
 # --- market subscribers (a child process) ----------------------------------------------------------
@@ -421,6 +500,8 @@ async def subscribers(port: int, count: int, after_trade_id: int) -> dict[str, A
         await asyncio.wait_for(all_ready.wait(), timeout=120)
         print(json.dumps({"ready": count}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # parent closes stdin: stop
+        # Frames still on their way are late, not lost: stop once none has arrived for 3 s (≤ 60 s).
+        await settle_frames(lambda: sum(len(s) for s in seen), limit=60.0)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     return {
@@ -430,6 +511,15 @@ async def subscribers(port: int, count: int, after_trade_id: int) -> dict[str, A
         "latency_samples": len(latency),
         "connected": ready,
     }
+
+
+async def settle_frames(progress: Any, limit: float, quiet: float = 3.0) -> None:
+    started = time.monotonic()
+    last, last_change = progress(), time.monotonic()
+    while time.monotonic() - started < limit and time.monotonic() - last_change < quiet:
+        await asyncio.sleep(0.25)
+        if progress() != last:
+            last, last_change = progress(), time.monotonic()
 
 
 def start_subscribers(port: int, count: int, after_trade_id: int) -> subprocess.Popen[str]:
@@ -449,10 +539,17 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=450.0, help="requests/s offered (placements + cancels)")
     parser.add_argument("--users", type=int, default=0, help="default: enough for ≤ 8 requests/s per API key")
     parser.add_argument("--subscribers", type=int, default=500)
-    parser.add_argument("--web", type=int, default=2, help="daphne processes (users spread across them)")
+    parser.add_argument("--web", type=int, default=2, help="daphne processes for REST (users spread across them)")
+    parser.add_argument(
+        "--ws", type=int, default=1, help="daphne processes for the websocket clients only (0: they use the REST ones)"
+    )
+    parser.add_argument("--settle", type=float, default=90.0, help="at most this long for late messages after the load")
     parser.add_argument("--deposit-every", type=float, default=0.5, help="seconds between simulated deposits")
     parser.add_argument("--withdraw-every", type=float, default=20.0, help="seconds between withdrawals per user")
-    parser.add_argument("--profile", action="store_true", help="py-spy record every daphne process")
+    parser.add_argument("--profile", action="store_true", help="py-spy record every daphne process and worker")
+    parser.add_argument(
+        "--profile-format", default="flamegraph", choices=["flamegraph", "raw", "speedscope"], help="py-spy output"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--subscriber-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -463,8 +560,9 @@ def main() -> None:
         return
 
     users = args.users or max(2, int(-(-args.rate // 8)))
-    stack = Stack(db_name="broker_load", web=args.web, prefix="load")
+    stack = Stack(db_name="broker_load", web=args.web, ws=args.ws, prefix="load")
     spies: list[subprocess.Popen[bytes]] = []
+    profiles: list[str] = []
     report: dict[str, Any] = {"bench": "load", "duration_s": args.duration, "offered_rps": args.rate}
     try:
         log(f"fresh database {stack.db_name}, migrating")
@@ -482,15 +580,17 @@ def main() -> None:
         start_trade = Trade.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         start_order = Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         log(f"connecting {args.subscribers} market subscribers")
-        child = start_subscribers(stack.ports()[-1], args.subscribers, start_trade) if args.subscribers else None
+        child = start_subscribers(stack.ws_ports()[-1], args.subscribers, start_trade) if args.subscribers else None
         log(f"driving {args.rate:.0f} requests/s for {args.duration:.0f}s")
         if args.profile:
+            suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[args.profile_format]
+            spy = str(Path(sys.executable).parent / "py-spy")
             for name, proc in stack.procs.items():
-                if name.startswith("web"):
-                    svg = stack.workdir / f"{name}.svg"
-                    spy = str(Path(sys.executable).parent / "py-spy")
-                    argv = [spy, "record", "-p", str(proc.pid), "-o", str(svg), "-d", str(int(args.duration) + 5)]
-                    spies.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # noqa: S603
+                output = stack.workdir / f"{name}.{suffix}"
+                argv = [spy, "record", "-p", str(proc.pid), "-o", str(output), "-d", str(int(args.duration) + 5)]
+                argv += ["--format", args.profile_format, "--subprocesses", "--nonblocking"]
+                spies.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # noqa: S603
+                profiles.append(str(output))
         figures = Figures()
         stop = threading.Event()
         depositor = threading.Thread(
@@ -499,10 +599,32 @@ def main() -> None:
         depositor.start()
         connection.close()
         rng = random.Random(7)
-        elapsed = asyncio.run(drive(people, stack.ports(), args.duration, args.rate, args.withdraw_every, figures, rng))
+        groups = {proc.pid: name for name, proc in stack.procs.items() if proc.alive()}
+        groups[os.getpid()] = "load client"
+        if child is not None:
+            groups[child.pid] = "market subscribers"
+        cpu_before, cpu_t0 = cpu_snapshot(groups), time.monotonic()
+        cores: dict[str, float] = {}
+
+        def on_load_end() -> None:  # CPU of the load period only, not of the settling after it
+            cores.update(cpu_used(cpu_before, cpu_snapshot(groups), time.monotonic() - cpu_t0))
+
+        elapsed = asyncio.run(
+            drive(
+                people,
+                stack.ports(),
+                stack.ws_ports(),
+                args.duration,
+                args.rate,
+                args.withdraw_every,
+                figures,
+                rng,
+                args.settle,
+                on_load_end,
+            )
+        )
         stop.set()
         depositor.join(timeout=10)
-        log("load stopped; draining the matching worker")
 
         deadline = time.monotonic() + 60
         while MatchCommand.objects.filter(processed_at__isnull=True).exists() and time.monotonic() < deadline:
@@ -523,6 +645,8 @@ def main() -> None:
         report |= {
             "users": users,
             "web_processes": args.web,
+            "ws_processes": args.ws,
+            "settle_s": round(figures.settle_s, 1),
             "seconds": round(elapsed, 2),
             "orders_placed": figures.placed,
             "orders_per_s": round(figures.placed / elapsed, 1),
@@ -552,11 +676,12 @@ def main() -> None:
             "errors": sum(figures.errors.values()),
             "errors_by_kind": dict(figures.errors),
             "error_samples": figures.error_samples,
+            "cores_used": cores,
             "reconcile_ok": reconcile()["ok"],
             "workdir": str(stack.workdir),
         }
         if spies:
-            report["profiles"] = [str(stack.workdir / f"{n}.svg") for n in stack.procs if n.startswith("web")]
+            report["profiles"] = profiles
     finally:
         for spy in spies:
             if spy.poll() is None:

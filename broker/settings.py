@@ -164,7 +164,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="asgi")},
+            # capacity: messages a consumer's channel holds before channels-redis drops new ones (a
+            # slow client must not lose a burst; batches keep the count low, apps.core.ws).
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
+                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+            },
         }
     }
 else:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from apps.accounts.models import AccountType, Balance
 from apps.accounts.services import manual_credit
@@ -127,6 +128,13 @@ def _isolated_services() -> Any:
     yield
     app.conf.task_always_eager = eager
     forget_books()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in English: a test client's request leaves its language active in the thread."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

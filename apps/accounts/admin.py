@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.accounts.funding import (
@@ -379,7 +380,7 @@ class DepositAdmin(CsvExportMixin, ReadOnlyAdmin):
 
         def confirm(deposit: Deposit) -> None:
             if deposit.kind != FundingKind.CRYPTO or deposit.chain is None:
-                raise InvalidParameter("Only on-chain deposits have confirmations")
+                raise InvalidParameter(_("Only on-chain deposits have confirmations"))
             updated = deposit_simulate(
                 user=deposit.user,
                 token_id=deposit.token_id,

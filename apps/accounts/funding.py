@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from apps.accounts.custody import get_gateway
@@ -76,6 +77,7 @@ from apps.core.errors import (
     WithdrawLimitExceeded,
 )
 from apps.core.idempotency import create_once
+from apps.core.locks import parent_row_lock
 from apps.core.money import ZERO, fmt, money_context
 from apps.events.services import event_emit
 from apps.tokens.models import ChainNetwork, Token
@@ -93,7 +95,7 @@ FIAT_DEPOSIT_PERMISSION = "accounts.confirm_fiat_deposit"
 def _token(token_id: str) -> Token:
     token = Token.objects.filter(pk=(token_id or "").upper(), is_listed=True).first()
     if token is None:
-        raise UnknownToken(f"Unknown token: {token_id}")
+        raise UnknownToken(_("Unknown token: %(token)s") % {"token": token_id})
     return token
 
 
@@ -104,19 +106,22 @@ def _chain(token: Token, chain: str | None) -> ChainNetwork:
         for network in chains:
             if network.chain.lower() == chain.lower():
                 return network
-        raise UnknownChain(f"{token.pk} has no chain {chain!r}")
+        raise UnknownChain(_("%(token)s has no chain %(chain)r") % {"token": token.pk, "chain": chain})
     if len(chains) == 1:
         return chains[0]
     if not chains:
-        raise UnknownChain(f"{token.pk} has no chain network")
-    raise UnknownChain(f"{token.pk} moves on several chains ({', '.join(c.chain for c in chains)}): name one")
+        raise UnknownChain(_("%(token)s has no chain network") % {"token": token.pk})
+    raise UnknownChain(
+        _("%(token)s moves on several chains (%(chains)s): name one")
+        % {"token": token.pk, "chains": ", ".join(c.chain for c in chains)}
+    )
 
 
 def _client_id(value: str | None) -> str:
     if not value:
         return ""
     if not CLIENT_ID.match(value):
-        raise InvalidParameter("client_order_id: 1–64 letters, digits or _-.:")
+        raise InvalidParameter(_("client_order_id: 1–64 letters, digits or _-.:"))
     return value
 
 
@@ -133,7 +138,7 @@ def _audit(
 
 def _require_perm(user: User | None, perm: str) -> User:
     if user is None or not user.is_active or not user.is_staff or not user.has_perm(perm):
-        raise PermissionDenied(f"Needs the {perm} permission")
+        raise PermissionDenied(_("Needs the %(perm)s permission") % {"perm": perm})
     return user
 
 
@@ -191,10 +196,12 @@ def deposit_address_get(*, user: User, token_id: str, chain: str | None = None) 
     token = _token(token_id)
     network = _chain(token, chain)
     if not token.deposit_enabled or not network.deposit_enabled:
-        raise DepositDisabled(f"Deposits of {token.pk} on {network.chain} are suspended")
+        raise DepositDisabled(
+            _("Deposits of %(token)s on %(chain)s are suspended") % {"token": token.pk, "chain": network.chain}
+        )
     organization_id = user.organization_id
     if organization_id is None:
-        raise InvalidParameter("Staff users without an organization cannot deposit")
+        raise InvalidParameter(_("Staff users without an organization cannot deposit"))
     existing = DepositAddress.objects.filter(user=user, chain=network).first()
     if existing is not None:
         return existing
@@ -202,7 +209,7 @@ def deposit_address_get(*, user: User, token_id: str, chain: str | None = None) 
     # (user, chain) key keeps the first address and the other issued one is never shown.
     issued = get_gateway().new_address(user=user, chain=network)
     with transaction.atomic():
-        row, _ = create_once(
+        row, _created = create_once(
             DepositAddress,
             lookup={"user": user, "chain": network},
             create=lambda: DepositAddress.objects.create(
@@ -266,15 +273,18 @@ def deposit_observe(
     network = _chain(token, chain)
     txid = (txid or "").strip()
     if not txid or len(txid) > 128:
-        raise InvalidParameter("txid is required (at most 128 characters)")
+        raise InvalidParameter(_("txid is required (at most 128 characters)"))
     if output_index < 0 or confirmations < 0:
-        raise InvalidParameter("output_index and confirmations must be non-negative")
+        raise InvalidParameter(_("output_index and confirmations must be non-negative"))
     value = positive_amount(amount, token=token)
     target = (
         DepositAddress.objects.filter(chain=network, address=address, memo=memo or "").select_related("user").first()
     )
     if target is None:
-        raise InvalidAddress(f"{address!r} is not a deposit address issued on {token.pk}/{network.chain}")
+        raise InvalidAddress(
+            _("%(address)r is not a deposit address issued on %(token)s/%(chain)s")
+            % {"address": address, "token": token.pk, "chain": network.chain}
+        )
     with transaction.atomic():
         row, created = create_once(
             Deposit,
@@ -297,7 +307,10 @@ def deposit_observe(
         if created:
             _audit("deposit.seen", actor=acting_user, deposit=deposit, confirmations=confirmations)
         elif deposit.amount != value or deposit.user_id != target.user_id:
-            raise Conflict(f"Deposit {txid}:{output_index} was reported before with a different amount or address")
+            raise Conflict(
+                _("Deposit %(txid)s:%(output_index)s was reported before with a different amount or address")
+                % {"txid": txid, "output_index": output_index}
+            )
         if deposit.status in (DepositStatus.CREDITED, DepositStatus.BELOW_MINIMUM):
             return deposit
         deposit.confirmations = max(deposit.confirmations, confirmations)
@@ -327,7 +340,7 @@ def deposit_simulate(
 ) -> Deposit:
     """Pretend the custodian saw a deposit to the user's address (simulated backend only)."""
     if settings.CUSTODY_BACKEND != "simulated":
-        raise InvalidParameter("Deposits can be simulated only with CUSTODY_BACKEND=simulated")
+        raise InvalidParameter(_("Deposits can be simulated only with CUSTODY_BACKEND=simulated"))
     token = _token(token_id)
     network = _chain(token, chain)
     address = deposit_address_get(user=user, token_id=token.pk, chain=network.chain)
@@ -348,14 +361,16 @@ def deposit_fiat_request(*, user: User, token_id: str, amount: object) -> Deposi
     """A fiat deposit request: the user transfers with the returned ``bank_reference``; staff confirm it."""
     token = _token(token_id)
     if not token.is_fiat:
-        raise InvalidParameter(f"{token.pk} is not a fiat token")
+        raise InvalidParameter(_("%(token)s is not a fiat token") % {"token": token.pk})
     if not token.deposit_enabled:
         raise DepositDisabled()
     value = positive_amount(amount, token=token)
     if value < token.min_deposit:
-        raise AmountBelowMinimum(f"The minimum deposit is {fmt(token.min_deposit)} {token.pk}")
+        raise AmountBelowMinimum(
+            _("The minimum deposit is %(minimum)s %(token)s") % {"minimum": fmt(token.min_deposit), "token": token.pk}
+        )
     if user.organization_id is None:
-        raise InvalidParameter("Staff users without an organization cannot deposit")
+        raise InvalidParameter(_("Staff users without an organization cannot deposit"))
     with transaction.atomic():
         deposit = Deposit.objects.create(
             organization_id=user.organization_id,
@@ -375,7 +390,10 @@ def _locked_fiat_deposit(deposit_id: int) -> Deposit:
     if deposit is None:
         raise DepositNotFound()
     if deposit.status != DepositStatus.PENDING:
-        raise InvalidTransition(f"Deposit {deposit_id} is {deposit.status}, not pending")
+        raise InvalidTransition(
+            _("Deposit %(deposit_id)s is %(status)s, not pending")
+            % {"deposit_id": deposit_id, "status": deposit.status}
+        )
     return deposit
 
 
@@ -454,13 +472,15 @@ def withdrawal_quota(*, user: User, token_id: str, chain: str | None = None) -> 
 
 def _check_address(network: ChainNetwork, address: str, memo: str) -> None:
     if not address or len(address) > 255:
-        raise InvalidAddress("An address is required")
+        raise InvalidAddress(_("An address is required"))
     if network.address_regex and not re.fullmatch(network.address_regex, address):
-        raise InvalidAddress(f"{address!r} is not a valid {network.chain} address")
+        raise InvalidAddress(
+            _("%(address)r is not a valid %(chain)s address") % {"address": address, "chain": network.chain}
+        )
     if network.needs_memo and not memo:
-        raise InvalidAddress(f"{network.chain} withdrawals need a memo/tag")
+        raise InvalidAddress(_("%(chain)s withdrawals need a memo/tag") % {"chain": network.chain})
     if len(memo) > 128:
-        raise InvalidAddress("The memo is too long")
+        raise InvalidAddress(_("The memo is too long"))
 
 
 def withdrawal_request(
@@ -501,7 +521,7 @@ def withdrawal_request(
             return first
     token = _token(token_id)
     if not token.withdraw_enabled:
-        raise WithdrawDisabled(f"Withdrawals of {token.pk} are suspended")
+        raise WithdrawDisabled(_("Withdrawals of %(token)s are suspended") % {"token": token.pk})
     value = positive_amount(amount, token=token)
     network: ChainNetwork | None = None
     card: BankCard | None = None
@@ -510,32 +530,35 @@ def withdrawal_request(
     if token.is_fiat:
         card = BankCard.objects.filter(pk=bank_card_id, user=user, is_active=True).first() if bank_card_id else None
         if card is None:
-            raise InvalidParameter("Fiat withdrawals go to one of your registered bank cards: pass bank_card_id")
+            raise InvalidParameter(_("Fiat withdrawals go to one of your registered bank cards: pass bank_card_id"))
         address, memo = "", ""
     else:
         if address_book_id is not None:
             entry = AddressBookEntry.objects.filter(pk=address_book_id, user=user, token=token).select_related("chain")
             book = entry.first()
             if book is None:
-                raise NotFound("Address book entry does not exist")
+                raise NotFound(_("Address book entry does not exist"))
             network, address, memo = book.chain, book.address, book.memo
         else:
             network = _chain(token, chain)
         address = (address or "").strip()
         _check_address(network, address, memo)
         if not network.withdraw_enabled:
-            raise WithdrawDisabled(f"Withdrawals of {token.pk} on {network.chain} are suspended")
+            raise WithdrawDisabled(
+                _("Withdrawals of %(token)s on %(chain)s are suspended") % {"token": token.pk, "chain": network.chain}
+            )
         fee = network.withdraw_fee
         minimum = max(network.min_withdraw, fee)
         if value < network.min_withdraw or value <= fee:
             raise AmountBelowMinimum(
-                f"The minimum withdrawal is {fmt(minimum)} {token.pk} and must exceed the fee {fmt(fee)}"
+                _("The minimum withdrawal is %(minimum)s %(token)s and must exceed the fee %(fee)s")
+                % {"minimum": fmt(minimum), "token": token.pk, "fee": fmt(fee)}
             )
     organization = user.organization
     if organization is None or not organization.is_active:
-        raise WithdrawFrozen("Withdrawals are suspended for this organization")
+        raise WithdrawFrozen(_("Withdrawals are suspended for this organization"))
     if not user.is_active or user_is_frozen(user=user, kind=FreezeKind.WITHDRAW, token_id=token.pk):
-        raise WithdrawFrozen(f"Withdrawals of {token.pk} are frozen for this account")
+        raise WithdrawFrozen(_("Withdrawals of %(token)s are frozen for this account") % {"token": token.pk})
     if requested_by_organization:
         pass
     elif api_key_authorized:
@@ -543,7 +566,7 @@ def withdrawal_request(
             network is not None
             and not AddressBookEntry.objects.filter(user=user, chain=network, address=address, memo=memo).exists()
         ):
-            raise InvalidAddress("Withdrawals through an API key go only to addresses saved in your address book")
+            raise InvalidAddress(_("Withdrawals through an API key go only to addresses saved in your address book"))
     else:
         fund_password_verify(user=user, password=fund_password)
         totp_verify(user=user, code=totp_code)
@@ -551,7 +574,7 @@ def withdrawal_request(
     account = user_account(user=user)
     with transaction.atomic():
         # One request per user at a time: the daily/monthly sums below cannot race.
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        parent_row_lock(User, user.pk)
         if cid:
             first = Withdrawal.objects.filter(user=user, client_order_id=cid).first()
             if first is not None:
@@ -562,9 +585,15 @@ def withdrawal_request(
             day, month = _period_starts()
             with money_context():
                 if _withdrawn_since(user=user, token=token, since=day) + value > limit.daily_limit:
-                    raise WithdrawLimitExceeded(f"Above your daily {token.pk} limit of {fmt(limit.daily_limit)}")
+                    raise WithdrawLimitExceeded(
+                        _("Above your daily %(token)s limit of %(limit)s")
+                        % {"token": token.pk, "limit": fmt(limit.daily_limit)}
+                    )
                 if _withdrawn_since(user=user, token=token, since=month) + value > limit.monthly_limit:
-                    raise WithdrawLimitExceeded(f"Above your monthly {token.pk} limit of {fmt(limit.monthly_limit)}")
+                    raise WithdrawLimitExceeded(
+                        _("Above your monthly %(token)s limit of %(limit)s")
+                        % {"token": token.pk, "limit": fmt(limit.monthly_limit)}
+                    )
         withdrawal = Withdrawal.objects.create(
             organization=organization,
             user=user,
@@ -644,7 +673,10 @@ def _locked_withdrawal(withdrawal_id: int, *, user: User | None = None) -> Withd
 def _step(withdrawal: Withdrawal, name: str) -> None:
     method = getattr(withdrawal, name)
     if not can_proceed(method):
-        raise InvalidTransition(f"Withdrawal {withdrawal.pk} is {withdrawal.status}: cannot {name}")
+        raise InvalidTransition(
+            _("Withdrawal %(withdrawal)s is %(status)s: cannot %(action)s")
+            % {"withdrawal": withdrawal.pk, "status": withdrawal.status, "action": name}
+        )
     method()
 
 
@@ -687,11 +719,14 @@ def withdrawal_approve(*, withdrawal_id: int, acting_user: User) -> Withdrawal:
     with transaction.atomic():
         withdrawal = _locked_withdrawal(withdrawal_id)
         if withdrawal.user_id == staff.pk:
-            raise PermissionDenied("Staff cannot approve their own withdrawal")
+            raise PermissionDenied(_("Staff cannot approve their own withdrawal"))
         if withdrawal.status != WithdrawalStatus.REVIEWING:
-            raise InvalidTransition(f"Withdrawal {withdrawal.pk} is {withdrawal.status}, not under review")
+            raise InvalidTransition(
+                _("Withdrawal %(withdrawal)s is %(status)s, not under review")
+                % {"withdrawal": withdrawal.pk, "status": withdrawal.status}
+            )
         if WithdrawalApproval.objects.filter(withdrawal=withdrawal, staff=staff).exists():
-            raise Conflict("You already approved this withdrawal; a second staff member must approve it")
+            raise Conflict(_("You already approved this withdrawal; a second staff member must approve it"))
         WithdrawalApproval.objects.create(withdrawal=withdrawal, staff=staff)
         count = WithdrawalApproval.objects.filter(withdrawal=withdrawal).count()
         _audit("withdrawal.approval", actor=staff, withdrawal=withdrawal, approvals=count)
@@ -709,7 +744,7 @@ def withdrawal_approve(*, withdrawal_id: int, acting_user: User) -> Withdrawal:
 def withdrawal_reject(*, withdrawal_id: int, acting_user: User, reason: str) -> Withdrawal:
     staff = _require_perm(acting_user, APPROVE_PERMISSION)
     if not reason.strip():
-        raise InvalidParameter("A reason is required")
+        raise InvalidParameter(_("A reason is required"))
     with transaction.atomic():
         withdrawal = _locked_withdrawal(withdrawal_id)
         _step(withdrawal, "reject")
@@ -797,11 +832,11 @@ def withdrawal_payout_fiat(*, withdrawal_id: int, acting_user: User, reference: 
     """Staff paid an approved fiat withdrawal to the user's bank card: record the bank reference, complete it."""
     staff = _require_perm(acting_user, PAYOUT_PERMISSION)
     if not reference.strip():
-        raise InvalidParameter("The bank transfer reference is required")
+        raise InvalidParameter(_("The bank transfer reference is required"))
     with transaction.atomic():
         withdrawal = _locked_withdrawal(withdrawal_id)
         if withdrawal.kind != FundingKind.FIAT:
-            raise InvalidTransition("Only fiat withdrawals are paid out by staff")
+            raise InvalidTransition(_("Only fiat withdrawals are paid out by staff"))
         _step(withdrawal, "broadcast")
         withdrawal.custody_reference = reference[:128]
         withdrawal.save()
@@ -817,7 +852,7 @@ def custody_callback_handle(payload: dict[str, Any]) -> dict[str, Any]:
             output_index = int(payload.get("output_index", 0))
             confirmations = int(payload.get("confirmations", 0))
         except (TypeError, ValueError):
-            raise InvalidParameter("output_index and confirmations must be integers") from None
+            raise InvalidParameter(_("output_index and confirmations must be integers")) from None
         deposit = deposit_observe(
             token_id=str(payload.get("token") or ""),
             chain=str(payload.get("chain") or "") or None,
@@ -833,16 +868,16 @@ def custody_callback_handle(payload: dict[str, Any]) -> dict[str, Any]:
         try:
             withdrawal_id = int(payload["withdrawal_id"])
         except (KeyError, TypeError, ValueError):
-            raise InvalidParameter("withdrawal_id is required") from None
+            raise InvalidParameter(_("withdrawal_id is required")) from None
         status = payload.get("status")
         if status == "completed":
             withdrawal = withdrawal_complete(withdrawal_id=withdrawal_id, txid=str(payload.get("txid") or ""))
         elif status == "failed":
             withdrawal = withdrawal_fail(withdrawal_id=withdrawal_id, reason=str(payload.get("reason") or ""))
         else:
-            raise InvalidParameter("status must be completed or failed")
+            raise InvalidParameter(_("status must be completed or failed"))
         return {"withdrawal_id": str(withdrawal.pk), "status": withdrawal.status}
-    raise InvalidParameter("type must be deposit or withdrawal")
+    raise InvalidParameter(_("type must be deposit or withdrawal"))
 
 
 # --- address book and bank cards ----------------------------------------------------------------
@@ -854,7 +889,7 @@ def address_book_add(
     address, memo = (address or "").strip(), (memo or "").strip()
     _check_address(network, address, memo)
     if len(label) > 64:
-        raise InvalidParameter("label: at most 64 characters")
+        raise InvalidParameter(_("label: at most 64 characters"))
     with transaction.atomic():
         entry, created = create_once(
             AddressBookEntry,
@@ -864,22 +899,22 @@ def address_book_add(
             ),
         )
     if not created:
-        raise Conflict("This address is already in your address book")
+        raise Conflict(_("This address is already in your address book"))
     return entry
 
 
 def address_book_delete(*, user: User, entry_id: int) -> None:
-    deleted, _ = AddressBookEntry.objects.filter(pk=entry_id, user=user).delete()
+    deleted, _rows = AddressBookEntry.objects.filter(pk=entry_id, user=user).delete()
     if not deleted:
-        raise NotFound("Address book entry does not exist")
+        raise NotFound(_("Address book entry does not exist"))
 
 
 def bank_card_add(*, user: User, bank_name: str, holder_name: str, card_number: str) -> BankCard:
     number = re.sub(r"[\s-]", "", card_number or "")
     if not re.fullmatch(r"[A-Z0-9]{8,34}", number.upper()):
-        raise InvalidParameter("card_number: 8–34 letters or digits (card number or IBAN)")
+        raise InvalidParameter(_("card_number: 8–34 letters or digits (card number or IBAN)"))
     if not bank_name.strip() or not holder_name.strip():
-        raise InvalidParameter("bank_name and holder_name are required")
+        raise InvalidParameter(_("bank_name and holder_name are required"))
     with transaction.atomic():
         card, created = create_once(
             BankCard,
@@ -892,24 +927,26 @@ def bank_card_add(*, user: User, bank_name: str, holder_name: str, card_number: 
             ),
         )
     if not created:
-        raise Conflict("This bank card is already registered")
+        raise Conflict(_("This bank card is already registered"))
     return card
 
 
 def bank_card_remove(*, user: User, card_id: int) -> None:
     if not BankCard.objects.filter(pk=card_id, user=user, is_active=True).update(is_active=False):
-        raise NotFound("Bank card does not exist")
+        raise NotFound(_("Bank card does not exist"))
 
 
 # --- transfers ----------------------------------------------------------------------------------
 def _owned_account(user: User, account_type: str, index: int) -> Account:
     if account_type not in (AccountType.SPOT, AccountType.FUNDING):
-        raise InvalidParameter("Account type must be spot or funding")
+        raise InvalidParameter(_("Account type must be spot or funding"))
     if index == 0:
         return user_account(user=user, type=account_type)
     account = Account.objects.filter(user=user, type=account_type, index=index).first()
     if account is None:
-        raise UnknownAccount(f"You have no {account_type} account #{index}")
+        raise UnknownAccount(
+            _("You have no %(account_type)s account #%(index)s") % {"account_type": account_type, "index": index}
+        )
     return account
 
 
@@ -945,24 +982,26 @@ def transfer_create(
     if to_uid is not None and to_uid != user.uid:
         organization = user.organization
         if organization is None or not organization.allow_internal_transfer:
-            raise TransferNotAllowed("Transfers to other users are not enabled by this broker")
+            raise TransferNotAllowed(_("Transfers to other users are not enabled by this broker"))
         found = User.objects.filter(uid=to_uid, organization_id=organization_id, is_active=True).first()
         if found is None:
             raise UserNotFound()
         if to_index != 0:
-            raise InvalidParameter("Transfers to another user land in their main account (to_index 0)")
+            raise InvalidParameter(_("Transfers to another user land in their main account (to_index 0)"))
         if user_is_frozen(user=user, kind=FreezeKind.WITHDRAW, token_id=token.pk):
-            raise WithdrawFrozen(f"Transfers of {token.pk} to other users are frozen for this account")
+            raise WithdrawFrozen(
+                _("Transfers of %(token)s to other users are frozen for this account") % {"token": token.pk}
+            )
         recipient = found
     target = _owned_account(recipient, to_type, to_index)
     if target.pk == source.pk:
-        raise InvalidParameter("Source and destination are the same account")
+        raise InvalidParameter(_("Source and destination are the same account"))
     from apps.finance.selectors import account_transfer_allowed  # finance builds on accounts
 
     if not account_transfer_allowed(account=source, direction="out"):
-        raise TransferNotAllowed("Transfers out of this account are locked by staff")
+        raise TransferNotAllowed(_("Transfers out of this account are locked by staff"))
     if not account_transfer_allowed(account=target, direction="in"):
-        raise TransferNotAllowed("Transfers into the destination account are locked by staff")
+        raise TransferNotAllowed(_("Transfers into the destination account are locked by staff"))
     reference = f"transfer:{user.pk}:{cid or uuid.uuid4().hex}"
     with transaction.atomic():
         ledger_tx = ledger_post(

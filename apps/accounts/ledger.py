@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Account, Balance, Bucket, LedgerTransaction, Posting, TransactionKind
 from apps.core.db import insert_rows, update_rows
@@ -62,7 +63,7 @@ def _validate(legs: Sequence[Leg]) -> None:
     known = set(Token.objects.filter(pk__in=sums.keys()).values_list("pk", flat=True))
     missing = sorted(set(sums) - known)
     if missing:
-        raise UnknownToken(f"Unknown token: {', '.join(missing)}", tokens=missing)
+        raise UnknownToken(_("Unknown token: %(token)s") % {"token": ", ".join(missing)}, tokens=missing)
 
 
 def _lock_balances(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Balance]:
@@ -70,8 +71,11 @@ def _lock_balances(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Balance
     # account × token covers every pair (and at most a few extra rows of the same accounts, locked
     # in the same fixed order); one IN-list query instead of an OR of pairs.
     pair_filter = Q(account_id__in=account_ids, token_id__in=sorted({t for _, t in pairs}))
-    existing = set(Balance.objects.filter(pair_filter).values_list("account_id", "token_id"))
-    missing = pairs - existing
+    locked = Balance.objects.select_for_update().filter(pair_filter).order_by("account_id", "token_id")
+    balances = {(b.account_id, b.token_id): b for b in locked}
+    # Lock first: the rows almost always exist, so the common case is one query. A missing row is
+    # created, then the whole set is locked again in the same order (re-locking a held row is free).
+    missing = pairs - set(balances)
     if missing:
         # Only now are the accounts read (a balance row's account exists by its foreign key).
         accounts = dict(Account.objects.filter(pk__in=account_ids).values_list("pk", "allow_negative"))
@@ -83,8 +87,9 @@ def _lock_balances(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Balance
             [Balance(account_id=a, token_id=t, allow_negative=accounts[a]) for a, t in sorted(missing)],
             ignore_conflicts=True,
         )
-    locked = Balance.objects.select_for_update().filter(pair_filter).order_by("account_id", "token_id")
-    return {(b.account_id, b.token_id): b for b in locked}
+        locked = Balance.objects.select_for_update().filter(pair_filter).order_by("account_id", "token_id")
+        balances = {(b.account_id, b.token_id): b for b in locked}
+    return balances
 
 
 def ledger_post(
@@ -137,7 +142,8 @@ def ledger_post(
             ]
             if short:
                 raise InsufficientBalance(
-                    f"Insufficient {balance.token_id} balance ({', '.join(short)})",
+                    _("Insufficient %(token)s balance (%(buckets)s)")
+                    % {"token": balance.token_id, "buckets": ", ".join(short)},
                     account_id=balance.account_id,
                     token=balance.token_id,
                 )

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import (
     Account,
@@ -67,7 +68,7 @@ def balance_flow(
 def _created_between(queryset: QuerySet[M], start_ms: int | None, end_ms: int | None) -> QuerySet[M]:
     """Rows created within [start_ms, end_ms] (milliseconds since the epoch; either bound optional)."""
     if start_ms is not None and end_ms is not None and end_ms < start_ms:
-        raise InvalidParameter("end time is before start time")
+        raise InvalidParameter(_("end time is before start time"))
     if start_ms is not None:
         queryset = queryset.filter(created_at__gte=datetime.fromtimestamp(start_ms / 1000, tz=UTC))
     if end_ms is not None:
@@ -117,7 +118,7 @@ def withdrawal_of(*, user: User, withdrawal_id: int | None = None, client_order_
     elif client_order_id:
         withdrawal = queryset.filter(client_order_id=client_order_id).first()
     else:
-        raise InvalidParameter("withdrawal_id or client_order_id is required")
+        raise InvalidParameter(_("withdrawal_id or client_order_id is required"))
     if withdrawal is None:
         raise WithdrawalNotFound()
     return withdrawal

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from apps.accounts.ledger import Leg, ledger_post
 from apps.accounts.models import SYSTEM_ACCOUNT_TYPES, Account, AccountType, Bucket, LedgerTransaction, TransactionKind
@@ -28,7 +29,7 @@ def _get_or_create_account(**lookup: object) -> Account:
 def system_account(*, organization_id: int, type: str) -> Account:
     """The organization's CUSTODY / FEE / OPERATING account, opened on first use."""
     if type not in SYSTEM_ACCOUNT_TYPES:
-        raise InvalidParameter(f"{type!r} is not a system account type")
+        raise InvalidParameter(_("%(type)r is not a system account type") % {"type": type})
     return _get_or_create_account(
         organization_id=organization_id,
         user=None,
@@ -45,9 +46,9 @@ def organization_open_system_accounts(*, organization: Organization) -> list[Acc
 def user_account(*, user: User, type: str = AccountType.SPOT, index: int = 0) -> Account:
     """A user's SPOT (index 0 = main) or FUNDING account, opened on first use."""
     if type not in (AccountType.SPOT, AccountType.FUNDING):
-        raise InvalidParameter(f"{type!r} is not a user account type")
+        raise InvalidParameter(_("%(type)r is not a user account type") % {"type": type})
     if user.organization_id is None:
-        raise InvalidParameter("Staff users without an organization have no accounts")
+        raise InvalidParameter(_("Staff users without an organization have no accounts"))
     return _get_or_create_account(organization_id=user.organization_id, user=user, type=type, index=index)
 
 
@@ -60,9 +61,12 @@ def positive_amount(value: object, *, token: Token, field: str = "amount") -> De
     amount = to_decimal(value, field=field)
     with money_context():
         if amount <= 0:
-            raise InvalidAmount(f"{field} must be greater than zero")
+            raise InvalidAmount(_("%(field)s must be greater than zero") % {"field": field})
         if amount != amount.quantize(Decimal(1).scaleb(-token.precision)):
-            raise InvalidAmount(f"{field}: {token.pk} allows at most {token.precision} decimal places")
+            raise InvalidAmount(
+                _("%(field)s: %(token)s allows at most %(precision)s decimal places")
+                % {"field": field, "token": token.pk, "precision": token.precision}
+            )
     return check_storable(amount, field=field)
 
 
@@ -80,10 +84,10 @@ def manual_credit(
     """A manual deposit: the organization's CUSTODY account → a user's account, or → its OPERATING account."""
     token = Token.objects.filter(pk=token_id).first()
     if token is None:
-        raise UnknownToken(f"Unknown token: {token_id}")
+        raise UnknownToken(_("Unknown token: %(token)s") % {"token": token_id})
     value = positive_amount(amount, token=token)
     if not reason.strip():
-        raise InvalidParameter("A reason is required")
+        raise InvalidParameter(_("A reason is required"))
     if user is not None:
         target = user_account(user=user, type=account_type)
         org_id = user.organization_id
@@ -91,7 +95,7 @@ def manual_credit(
         target = system_account(organization_id=organization.pk, type=AccountType.OPERATING)
         org_id = organization.pk
     else:
-        raise InvalidParameter("Credit a user or an organization's operating account")
+        raise InvalidParameter(_("Credit a user or an organization's operating account"))
     assert org_id is not None
     custody = system_account(organization_id=org_id, type=AccountType.CUSTODY)
     return ledger_post(

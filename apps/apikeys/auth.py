@@ -95,7 +95,7 @@ def api_key_resolve(*, key: str | None, ip: str, kind: str) -> ApiKey:
     if not key:
         raise ApiKeyMissing()
     api_key = (
-        ApiKey.objects.select_related("user", "organization").filter(key=key.strip(), kind=kind).first()
+        ApiKey.objects.select_related("user__organization", "organization").filter(key=key.strip(), kind=kind).first()
         if len(key.strip()) <= 64
         else None
     )

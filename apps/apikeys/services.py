@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.apikeys.models import ApiKey, ApiKeyKind, ApiPermission
 from apps.core.crypto import secret_decrypt, secret_encrypt
 from apps.core.errors import ApiKeyLimitReached, InvalidParameter
+from apps.core.locks import parent_row_lock
 from apps.users.models import Organization, User
 from apps.users.security import Factors, second_factor_check, security_record
 from apps.users.verification import code_consume
@@ -38,11 +40,11 @@ def ip_whitelist_clean(ips: Iterable[str]) -> list[str]:
         try:
             value = str(ipaddress.ip_network(text, strict=False)) if "/" in text else str(ipaddress.ip_address(text))
         except ValueError as exc:
-            raise InvalidParameter(f"Not an IP address or network: {text}") from exc
+            raise InvalidParameter(_("Not an IP address or network: %(text)s") % {"text": text}) from exc
         if value not in cleaned:
             cleaned.append(value)
     if len(cleaned) > MAX_WHITELIST:
-        raise InvalidParameter(f"At most {MAX_WHITELIST} IP addresses per API key")
+        raise InvalidParameter(_("At most %(max)s IP addresses per API key") % {"max": MAX_WHITELIST})
     return cleaned
 
 
@@ -51,7 +53,7 @@ def permissions_clean(permissions: Iterable[str]) -> list[str]:
     wanted = {p.strip().lower() for p in permissions if p and p.strip()}
     unknown = wanted - set(ApiPermission.values)
     if unknown:
-        raise InvalidParameter(f"Unknown permission: {', '.join(sorted(unknown))}")
+        raise InvalidParameter(_("Unknown permission: %(permissions)s") % {"permissions": ", ".join(sorted(unknown))})
     wanted.add(ApiPermission.READ)
     return [p for p in ApiPermission.values if p in wanted]
 
@@ -72,11 +74,11 @@ def api_key_create(
     perms = permissions_clean(permissions)
     ips = ip_whitelist_clean(ip_whitelist)
     if user.organization is None:
-        raise InvalidParameter("Only end users of an organization have API keys")
+        raise InvalidParameter(_("Only end users of an organization have API keys"))
     secret = _random_token()
     with transaction.atomic():
         # the user row lock serialises concurrent creations, so the cap cannot be overshot
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        parent_row_lock(User, user.pk)
         if ApiKey.objects.filter(user=user).count() >= MAX_KEYS_PER_USER:
             raise ApiKeyLimitReached()
         api_key = ApiKey.objects.create(
@@ -105,7 +107,7 @@ def org_api_key_create(
     """Create an Org API key: the IP whitelist is mandatory; read-only or full access."""
     ips = ip_whitelist_clean(ip_whitelist)
     if not ips:
-        raise InvalidParameter("An organization API key needs an IP whitelist")
+        raise InvalidParameter(_("An organization API key needs an IP whitelist"))
     perms: list[str] = [ApiPermission.READ.value] if read_only else [str(p) for p in ApiPermission.values]
     secret = _random_token()
     api_key = ApiKey.objects.create(
@@ -139,7 +141,7 @@ def api_key_update(
     if ip_whitelist is not None:
         ips = ip_whitelist_clean(ip_whitelist)
         if api_key.kind == ApiKeyKind.ORG and not ips:
-            raise InvalidParameter("An organization API key needs an IP whitelist")
+            raise InvalidParameter(_("An organization API key needs an IP whitelist"))
         had_whitelist = bool(api_key.ip_whitelist)
         api_key.ip_whitelist = ips
         if ips:

@@ -34,6 +34,7 @@ from typing import Any
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Balance, Deposit, DepositStatus, Posting, Withdrawal, WithdrawalStatus
 from apps.backoffice.models import DailySymbolStatistics, DailyTokenStatistics, DailyUserStatistics
@@ -112,20 +113,20 @@ def _floor(value: datetime, kind: str) -> datetime:
 
 def _range(interval: str, start: datetime, end: datetime) -> tuple[str, timedelta, list[datetime]]:
     if interval not in INTERVALS:
-        raise InvalidParameter("interval must be one of 1m, 1h, 1d")
+        raise InvalidParameter(_("interval must be one of 1m, 1h, 1d"))
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise InvalidParameter("start and end must carry a time zone")
+        raise InvalidParameter(_("start and end must carry a time zone"))
     kind, step = INTERVALS[interval]
     first = _floor(start, kind)
     last = _floor(end, kind)
     if last < end.astimezone(UTC):
         last += step
     if last <= first:
-        raise InvalidParameter("end must be after start")
+        raise InvalidParameter(_("end must be after start"))
     if kind != "day" and last - first > ON_DEMAND_MAX:
-        raise InvalidParameter("Hourly and minute statistics cover at most 12 hours")
+        raise InvalidParameter(_("Hourly and minute statistics cover at most 12 hours"))
     if kind == "day" and last - first > timedelta(days=MAX_DAYS):
-        raise InvalidParameter(f"Daily statistics cover at most {MAX_DAYS} days")
+        raise InvalidParameter(_("Daily statistics cover at most %(days)s days") % {"days": MAX_DAYS})
     buckets = []
     moment = first
     while moment < last:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.backoffice.models import DailySymbolStatistics, DailyTokenStatistics, DailyUserStatistics
@@ -43,20 +44,20 @@ def staff_create(*, username: str, group: str, email: str = "", acting_user: Use
     """A staff member in one role, with a random password and a TOTP device (both shown once)."""
     username = username.strip()
     if not username:
-        raise InvalidParameter("A username is required")
+        raise InvalidParameter(_("A username is required"))
     role = role_find(group)
     if role is None:
-        raise InvalidParameter(f"Unknown group {group!r}")
+        raise InvalidParameter(_("Unknown group %(group)r") % {"group": group})
     password = secrets.token_urlsafe(12)
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise Conflict(f"A user named {username!r} already exists")
+            raise Conflict(_("A user named %(username)r already exists") % {"username": username})
         if not Group.objects.filter(name=role.name).exists():
             roles_sync()
         user = User.objects.create_user(username=username, email=email, password=password, is_staff=True)
         user._change_reason = f"create_staff {role.name}" + (f" by {acting_user}" if acting_user else "")  # type: ignore[attr-defined]
         user.groups.add(Group.objects.get(name=role.name))
-        device, _ = staff_totp_device(user=user)
+        device, _created = staff_totp_device(user=user)
     return StaffLogin(username=username, password=password, totp_uri=device.config_url, totp_secret=totp_secret(device))
 
 

@@ -26,6 +26,7 @@ from decimal import (
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidAmount
 
@@ -54,7 +55,7 @@ class AmountField(models.DecimalField):  # type: ignore[type-arg]
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     """Parse client or config input into a finite Decimal. Floats are refused: they already lost digits."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise InvalidAmount(f"{field}: pass amounts as strings, not floating-point numbers")
+        raise InvalidAmount(_("%(field)s: pass amounts as strings, not floating-point numbers") % {"field": field})
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -62,24 +63,26 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     elif isinstance(value, str):
         text = value.strip()
         if not text:
-            raise InvalidAmount(f"{field}: empty")
+            raise InvalidAmount(_("%(field)s: empty") % {"field": field})
         try:
             result = Decimal(text)
         except InvalidOperation:
-            raise InvalidAmount(f"{field}: not a number: {value!r}") from None
+            raise InvalidAmount(_("%(field)s: not a number: %(value)r") % {"field": field, "value": value}) from None
     else:
-        raise InvalidAmount(f"{field}: not a number: {value!r}")
+        raise InvalidAmount(_("%(field)s: not a number: %(value)r") % {"field": field, "value": value})
     if not result.is_finite():
-        raise InvalidAmount(f"{field}: must be finite")
+        raise InvalidAmount(_("%(field)s: must be finite") % {"field": field})
     return result
 
 
 def check_storable(value: Decimal, *, field: str = "amount") -> Decimal:
     """Refuse an amount the ledger columns cannot hold exactly (too many digits before or after the point)."""
     if value != value.quantize(AMOUNT_QUANTUM, rounding=ROUND_DOWN, context=MONEY_CONTEXT):
-        raise InvalidAmount(f"{field}: more than {AMOUNT_PLACES} decimal places")
+        raise InvalidAmount(
+            _("%(field)s: more than %(places)s decimal places") % {"field": field, "places": AMOUNT_PLACES}
+        )
     if abs(value) >= Decimal(10) ** (MAX_DIGITS - AMOUNT_PLACES):
-        raise InvalidAmount(f"{field}: too large")
+        raise InvalidAmount(_("%(field)s: too large") % {"field": field})
     return value
 
 

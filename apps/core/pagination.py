@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidParameter
 
@@ -33,9 +34,9 @@ def page_by_id(
 ) -> list[M]:
     size = default_limit if limit is None else limit
     if size < 1 or size > max_limit:
-        raise InvalidParameter(f"limit must be between 1 and {max_limit}")
+        raise InvalidParameter(_("limit must be between 1 and %(max_limit)s") % {"max_limit": max_limit})
     if (from_id is not None and from_id < 0) or (to_id is not None and to_id < 0):
-        raise InvalidParameter("from_id/to_id must be non-negative")
+        raise InvalidParameter(_("from_id/to_id must be non-negative"))
     if from_id is not None:
         queryset = queryset.filter(pk__lt=from_id)
     if to_id is not None:

@@ -19,6 +19,11 @@ surface only writes what its spec says about topics and frames:
   BGE ``zip`` options ask. Client frames may be text or (UTF-8, optionally gzip) binary.
 * **Groups** joined with ``join()`` are left automatically when the socket goes away; background
   tasks are cancelled with it.
+* **Batches**: a channel-layer message ``{"type": "batch.message", "messages": [...]}`` is handled
+  as its inner messages, in order, each by its own handler. Publishers send one batch per group
+  (a matching batch's trades and depth, a delivery's events of one user) instead of one message
+  each: every message costs each consumer a Redis round trip, and channels-redis drops what a
+  consumer's channel cannot hold (``capacity``).
 
 JSON goes out compact, with ``Decimal`` rendered as a string (money never passes through a float).
 
@@ -176,6 +181,12 @@ class JsonWebsocket(AsyncWebsocketConsumer):
         self._tasks.clear()
 
     # --- groups ---------------------------------------------------------------------------------
+    async def batch_message(self, message: dict[str, Any]) -> None:
+        for inner in message.get("messages") or []:
+            handler = getattr(self, str(inner.get("type", "")).replace(".", "_"), None)
+            if handler is not None and inner.get("type") != "batch.message":
+                await handler(inner)
+
     async def join(self, group: str) -> None:
         if group not in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)

@@ -106,5 +106,12 @@ def _fan_out(sends: list[tuple[str, dict[str, Any]]], deliveries: list[int]) -> 
 
 
 async def _send_all(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
+    # One channel-layer message per group, its events in order (apps.core.ws "Batches").
+    by_group: dict[str, list[dict[str, Any]]] = {}
     for group, message in sends:
-        await layer.group_send(group, message)
+        by_group.setdefault(group, []).append(message)
+    for group, messages in by_group.items():
+        if len(messages) == 1:
+            await layer.group_send(group, messages[0])
+        else:
+            await layer.group_send(group, {"type": "batch.message", "messages": messages})

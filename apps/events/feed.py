@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from apps.events.models import OutboxEvent
 
 # Outbox type → Org API name. ``airdrop`` and ``order.update`` depend on the payload (below).
@@ -85,7 +87,7 @@ def types_clean(types: list[str] | None) -> frozenset[str]:
         return DEFAULT_TYPES
     unknown = sorted(wanted - ALL_TYPES)
     if unknown:
-        raise InvalidParameter(f"Unknown event type: {', '.join(unknown)}")
+        raise InvalidParameter(_("Unknown event type: %(types)s") % {"types": ", ".join(unknown)})
     return frozenset(wanted)
 
 

@@ -34,9 +34,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.crypto import secret_decrypt, secret_encrypt
 from apps.core.errors import InvalidParameter
+from apps.core.locks import parent_row_lock
 from apps.events.feed import feed_body, org_event_type, types_clean
 from apps.events.models import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from apps.users.models import Organization, User
@@ -87,9 +89,9 @@ def url_clean(url: str) -> str:
     text = (url or "").strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 500:
-        raise InvalidParameter("url must be an http(s) URL of at most 500 characters")
+        raise InvalidParameter(_("url must be an http(s) URL of at most 500 characters"))
     if not _setting("WEBHOOK_ALLOW_PRIVATE", True) and _private_address(parts.hostname):
-        raise InvalidParameter("url must not point to a private or loopback address")
+        raise InvalidParameter(_("url must not point to a private or loopback address"))
     return text
 
 
@@ -114,9 +116,11 @@ def webhook_create(
     types = _types_stored(event_types)
     secret = "".join(secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH))
     with transaction.atomic():
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        parent_row_lock(Organization, organization.pk)
         if Webhook.objects.filter(organization=organization).count() >= MAX_WEBHOOKS_PER_ORGANIZATION:
-            raise InvalidParameter(f"At most {MAX_WEBHOOKS_PER_ORGANIZATION} webhooks per organization")
+            raise InvalidParameter(
+                _("At most %(max)s webhooks per organization") % {"max": MAX_WEBHOOKS_PER_ORGANIZATION}
+            )
         webhook = Webhook.objects.create(
             organization=organization,
             url=cleaned_url,
@@ -180,7 +184,7 @@ def webhook_deliveries_create(events: list[OutboxEvent], *, now: datetime) -> li
         return []
     hooks: dict[int, list[Webhook]] = {}
     for webhook in Webhook.objects.filter(
-        organization_id__in={e.organization_id for e, _ in feed_events}, enabled=True
+        organization_id__in={e.organization_id for e, _name in feed_events}, enabled=True
     ).order_by("pk"):
         hooks.setdefault(webhook.organization_id, []).append(webhook)
     rows = [

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.accounts.models import Account, AccountType
@@ -384,7 +385,7 @@ class CommissionRecordAdmin(RecordAdmin):
             organization=data["organization"], day=data["day"], acting_user=_staff(request)
         )
         if not records:
-            raise BrokerError(f"No commission is due for {data['day']}")
+            raise BrokerError(_("No commission is due for %(day)s") % {"day": data["day"]})
         return records[0]
 
 

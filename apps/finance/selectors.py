@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Account, AccountType, Balance, LedgerTransaction
 from apps.core.errors import NotFound
@@ -51,7 +52,7 @@ def account_transfer_allowed(*, account: Account, direction: str) -> bool:
 def airdrop_get(*, organization: Organization, batch_id: str) -> Airdrop:
     airdrop = Airdrop.objects.filter(organization=organization, batch_id=batch_id).first()
     if airdrop is None:
-        raise NotFound("Airdrop batch does not exist")
+        raise NotFound(_("Airdrop batch does not exist"))
     return airdrop
 
 

@@ -26,6 +26,7 @@ from typing import TypeVar
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.ledger import Leg, ledger_post
 from apps.accounts.models import Account, AccountType, Balance, Bucket, LedgerTransaction, TransactionKind
@@ -47,6 +48,7 @@ from apps.core.errors import (
     UnknownToken,
     UserNotFound,
 )
+from apps.core.locks import parent_row_lock
 from apps.core.money import ZERO, fmt, money_context, quantize_down
 from apps.events.models import OutboxEvent
 from apps.events.services import event_emit, events_emit_many
@@ -88,27 +90,27 @@ PairT = TypeVar("PairT", ConvertPair, MappingPair)
 
 def _require_perm(acting_user: User | None, perm: str) -> None:
     if acting_user is not None and not acting_user.has_perm(perm):
-        raise PermissionDenied(f"Missing permission {perm}")
+        raise PermissionDenied(_("Missing permission %(perm)s") % {"perm": perm})
 
 
 def _client_id(value: str | None, *, field: str = "client_order_id") -> str:
     if value is None or value == "":
         return ""
     if not CLIENT_ID.match(value):
-        raise InvalidParameter(f"{field} must be 1–64 characters of A-Z a-z 0-9 _ - . :")
+        raise InvalidParameter(_("%(field)s must be 1–64 characters of A-Z a-z 0-9 _ - . :") % {"field": field})
     return value
 
 
 def _token(token_id: str) -> Token:
     token = Token.objects.filter(pk=token_id).first()
     if token is None:
-        raise UnknownToken(f"Unknown token: {token_id}")
+        raise UnknownToken(_("Unknown token: %(token)s") % {"token": token_id})
     return token
 
 
 def _org_id(user: User) -> int:
     if user.organization_id is None:
-        raise InvalidParameter("Staff users without an organization have no accounts")
+        raise InvalidParameter(_("Staff users without an organization have no accounts"))
     return user.organization_id
 
 
@@ -123,7 +125,7 @@ def _available(account_id: int, token_id: str) -> Decimal:
 
 def _lock_user_row(user: User) -> None:
     """Serialize one user's limit checks (mapping / convert) so two requests cannot both pass a limit."""
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    parent_row_lock(User, user.pk)
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -156,26 +158,26 @@ def airdrop_batch_create(
     _require_perm(acting_user, "finance.add_airdrop")
     batch_id = _client_id(batch_id, field="batch_id")
     if not batch_id:
-        raise InvalidParameter("batch_id is required")
+        raise InvalidParameter(_("batch_id is required"))
     existing = Airdrop.objects.filter(organization=organization, batch_id=batch_id).first()
     if existing is not None:
         existing.created = False  # type: ignore[attr-defined]
         return existing
     token = _token(token_id)
     if bucket not in AirdropBucket.values:
-        raise InvalidParameter("bucket must be available or lockup")
+        raise InvalidParameter(_("bucket must be available or lockup"))
     if unlock_at is not None and bucket != AirdropBucket.LOCKUP:
-        raise InvalidParameter("unlock_at applies to airdrops into lockup only")
+        raise InvalidParameter(_("unlock_at applies to airdrops into lockup only"))
     if not rows:
-        raise InvalidParameter("An airdrop needs at least one row")
+        raise InvalidParameter(_("An airdrop needs at least one row"))
     if len(rows) > AIRDROP_MAX_ROWS:
-        raise InvalidParameter(f"At most {AIRDROP_MAX_ROWS} rows per batch")
+        raise InvalidParameter(_("At most %(max)s rows per batch") % {"max": AIRDROP_MAX_ROWS})
 
     source_user: User | None = None
     if source_uid is not None:
         source_user = User.objects.filter(uid=source_uid, organization=organization).first()
         if source_user is None:
-            raise UserNotFound("Source user not found")
+            raise UserNotFound(_("Source user not found"))
         source = user_account(user=source_user)
     else:
         source = system_account(organization_id=organization.pk, type=AccountType.OPERATING)
@@ -214,7 +216,8 @@ def airdrop_batch_create(
             items.append(item)
     if total > _available(source.pk, token.pk):
         raise InsufficientBalance(
-            f"The source has less than the batch total of {fmt(total)} {token.pk} available; nothing was airdropped",
+            _("The source has less than the batch total of %(total)s %(token)s available; nothing was airdropped")
+            % {"total": fmt(total), "token": token.pk},
             account_id=source.pk,
             token=token.pk,
         )
@@ -429,7 +432,7 @@ def lockup_create(
     token = _token(token_id)
     value = positive_amount(amount, token=token)
     if unlock_at is not None and unlock_at <= timezone.now():
-        raise InvalidParameter("unlock_at must be in the future")
+        raise InvalidParameter(_("unlock_at must be in the future"))
     account = user_account(user=user)
     reference = f"fin:lock:{user.pk}:{cid or uuid.uuid4().hex}"
     with transaction.atomic():
@@ -504,14 +507,14 @@ def lockup_release(
             scope = scope.filter(organization=organization)
         lockup = scope.filter(pk=lockup_id).first()
         if lockup is None:
-            raise NotFound("Lock-up does not exist")
+            raise NotFound(_("Lock-up does not exist"))
         if lockup.status == LockupStatus.RELEASED:
             lockup.created = False  # type: ignore[attr-defined]
             return lockup
         now = now or timezone.now()
         early = lockup.unlock_at is not None and lockup.unlock_at > now
         if early and user is not None:
-            raise LockupNotDue(f"This lock-up unlocks at {lockup.unlock_at.isoformat()}")  # type: ignore[union-attr]
+            raise LockupNotDue(_("This lock-up unlocks at %(unlock_at)s") % {"unlock_at": lockup.unlock_at.isoformat()})  # type: ignore[union-attr]
         if early and acting_user is None and organization is None:
             raise LockupNotDue()
         reference = f"fin:unlock:{lockup.pk}"
@@ -571,16 +574,22 @@ def _pair_for(model: type[PairT], user: User, from_token: str, to_token: str) ->
         .first()
     )
     if pair is None:
-        raise PairNotOffered(f"{from_token} → {to_token} is not offered")
+        raise PairNotOffered(
+            _("%(from_token)s → %(to_token)s is not offered") % {"from_token": from_token, "to_token": to_token}
+        )
     return pair
 
 
 def _check_amount_limits(pair: ConvertPair | MappingPair, amount: Decimal) -> None:
     token = pair.from_token_id
     if pair.min_amount and amount < pair.min_amount:
-        raise AmountBelowMinimum(f"The minimum is {fmt(pair.min_amount)} {token}")
+        raise AmountBelowMinimum(
+            _("The minimum is %(minimum)s %(token)s") % {"minimum": fmt(pair.min_amount), "token": token}
+        )
     if pair.max_amount and amount > pair.max_amount:
-        raise FinanceLimitExceeded(f"The maximum per operation is {fmt(pair.max_amount)} {token}")
+        raise FinanceLimitExceeded(
+            _("The maximum per operation is %(maximum)s %(token)s") % {"maximum": fmt(pair.max_amount), "token": token}
+        )
 
 
 def _convert_used_today(user: User, pair: ConvertPair) -> Decimal:
@@ -596,7 +605,7 @@ def convert_rate(*, pair: ConvertPair) -> Decimal:
     """to-token per from-token: the symbol's last trade price (inverted for quote → base) less the spread."""
     price = SymbolMatchState.objects.filter(symbol_id=pair.symbol_id).values_list("last_price", flat=True).first()
     if not price:
-        raise PriceUnavailable(f"{pair.symbol_id} has no last price yet")
+        raise PriceUnavailable(_("%(symbol)s has no last price yet") % {"symbol": pair.symbol_id})
     symbol = pair.symbol
     with money_context():
         if (pair.from_token_id, pair.to_token_id) == (symbol.base_id, symbol.quote_id):
@@ -604,7 +613,10 @@ def convert_rate(*, pair: ConvertPair) -> Decimal:
         elif (pair.from_token_id, pair.to_token_id) == (symbol.quote_id, symbol.base_id):
             mid = Decimal(1) / price
         else:
-            raise PriceUnavailable(f"{pair.symbol_id} does not price {pair.from_token_id} → {pair.to_token_id}")
+            raise PriceUnavailable(
+                _("%(symbol)s does not price %(from_token)s → %(to_token)s")
+                % {"symbol": pair.symbol_id, "from_token": pair.from_token_id, "to_token": pair.to_token_id}
+            )
         return quantize_down(mid * (Decimal(1) - pair.spread), 18)
 
 
@@ -616,12 +628,15 @@ def convert_quote(*, user: User, from_token: str, to_token: str, from_amount: ob
     if pair.daily_user_limit:
         with money_context():
             if _convert_used_today(user, pair) + value > pair.daily_user_limit:
-                raise FinanceLimitExceeded(f"Daily conversion limit is {fmt(pair.daily_user_limit)} {from_token}")
+                raise FinanceLimitExceeded(
+                    _("Daily conversion limit is %(limit)s %(token)s")
+                    % {"limit": fmt(pair.daily_user_limit), "token": from_token}
+                )
     rate = convert_rate(pair=pair)
     with money_context():
         to_amount = quantize_down(value * rate, pair.to_token.precision)
     if to_amount <= 0:
-        raise InvalidAmount("The amount is too small to convert")
+        raise InvalidAmount(_("The amount is too small to convert"))
     with transaction.atomic():
         quote = ConvertQuote.objects.create(
             organization_id=pair.organization_id,
@@ -649,7 +664,7 @@ def convert_execute(*, user: User, quote_id: int) -> ConvertQuote:
             .first()
         )
         if quote is None:
-            raise NotFound("Quote does not exist")
+            raise NotFound(_("Quote does not exist"))
         if quote.status == ConvertQuoteStatus.EXECUTED:
             quote.created = False  # type: ignore[attr-defined]
             return quote
@@ -663,7 +678,8 @@ def convert_execute(*, user: User, quote_id: int) -> ConvertQuote:
             with money_context():
                 if _convert_used_today(user, pair) + quote.from_amount > pair.daily_user_limit:
                     raise FinanceLimitExceeded(
-                        f"Daily conversion limit is {fmt(pair.daily_user_limit)} {pair.from_token_id}"
+                        _("Daily conversion limit is %(limit)s %(token)s")
+                        % {"limit": fmt(pair.daily_user_limit), "token": pair.from_token_id}
                     )
         account = user_account(user=user)
         operating = system_account(organization_id=quote.organization_id, type=AccountType.OPERATING)
@@ -734,7 +750,9 @@ def _post_exchange(
         )
     except InsufficientBalance as exc:
         if exc.details.get("account_id") == operating.pk:
-            raise OperatingBalanceInsufficient(f"The broker cannot pay out {to_token} right now") from None
+            raise OperatingBalanceInsufficient(
+                _("The broker cannot pay out %(token)s right now") % {"token": to_token}
+            ) from None
         raise
 
 
@@ -765,7 +783,7 @@ def mapping_execute(
     with money_context():
         to_amount = quantize_down(value * pair.rate, pair.to_token.precision)
     if to_amount <= 0:
-        raise InvalidAmount("The amount is too small to map")
+        raise InvalidAmount(_("The amount is too small to map"))
     org_id = pair.organization_id
     reference = f"fin:mapping:{user.pk}:{cid or uuid.uuid4().hex}"
     with transaction.atomic():
@@ -775,12 +793,18 @@ def mapping_execute(
             if pair.total_user_limit:
                 total = sum(used.values_list("from_amount", flat=True), ZERO)
                 if total + value > pair.total_user_limit:
-                    raise FinanceLimitExceeded(f"Mapping limit is {fmt(pair.total_user_limit)} {from_token} per user")
+                    raise FinanceLimitExceeded(
+                        _("Mapping limit is %(limit)s %(token)s per user")
+                        % {"limit": fmt(pair.total_user_limit), "token": from_token}
+                    )
             if pair.daily_user_limit:
                 start, end = _day_bounds(timezone.now().astimezone(UTC).date())
                 today = used.filter(created_at__gte=start, created_at__lt=end)
                 if sum(today.values_list("from_amount", flat=True), ZERO) + value > pair.daily_user_limit:
-                    raise FinanceLimitExceeded(f"Daily mapping limit is {fmt(pair.daily_user_limit)} {from_token}")
+                    raise FinanceLimitExceeded(
+                        _("Daily mapping limit is %(limit)s %(token)s")
+                        % {"limit": fmt(pair.daily_user_limit), "token": from_token}
+                    )
         ledger_tx = _post_exchange(
             kind=TransactionKind.CONVERT,
             organization_id=org_id,
@@ -869,7 +893,10 @@ def bonus_grant(
                 acting_user_id=acting_user.pk if acting_user else None,
             )
         except InsufficientBalance:
-            raise OperatingBalanceInsufficient(f"The operating account has less than {fmt(value)} {token.pk}") from None
+            raise OperatingBalanceInsufficient(
+                _("The operating account has less than %(amount)s %(token)s")
+                % {"amount": fmt(value), "token": token.pk}
+            ) from None
         if not getattr(ledger_tx, "created", True):
             first = BonusGrant.objects.get(grant_transaction=ledger_tx)
             first.created = False  # type: ignore[attr-defined]
@@ -913,9 +940,9 @@ def bonus_release(
             scope = scope.filter(organization=organization)
         grant = scope.filter(pk=grant_id).first()
         if grant is None:
-            raise NotFound("Bonus grant does not exist")
+            raise NotFound(_("Bonus grant does not exist"))
         if grant.withdrawable:
-            raise InvalidParameter("A withdrawable bonus is already available; there is nothing to release")
+            raise InvalidParameter(_("A withdrawable bonus is already available; there is nothing to release"))
         if grant.status == BonusStatus.RELEASED:
             grant.created = False  # type: ignore[attr-defined]
             return grant
@@ -956,11 +983,11 @@ def account_transfer_lock(
     """Lock transfers into (``in``), out of (``out``) or both ways of one user account."""
     _require_perm(acting_user, "finance.add_accounttransferlock")
     if account.user_id is None:
-        raise InvalidParameter("Transfer locks apply to user accounts")
+        raise InvalidParameter(_("Transfer locks apply to user accounts"))
     if direction not in TransferDirection.values:
-        raise InvalidParameter("direction must be in, out or both")
+        raise InvalidParameter(_("direction must be in, out or both"))
     if not reason.strip():
-        raise InvalidParameter("A reason is required")
+        raise InvalidParameter(_("A reason is required"))
     with transaction.atomic():
         lock = AccountTransferLock.objects.create(
             account=account, direction=direction, reason=reason[:255], created_by=acting_user
@@ -979,7 +1006,7 @@ def account_transfer_unlock(
             scope = scope.filter(account__organization=organization)
         lock = scope.filter(pk=lock_id).first()
         if lock is None:
-            raise NotFound("Transfer lock does not exist")
+            raise NotFound(_("Transfer lock does not exist"))
         if lock.is_active:
             lock.is_active = False
             lock.lifted_at = timezone.now()
@@ -996,8 +1023,8 @@ def commission_config_set(
 ) -> CommissionConfig:
     with money_context():
         if level1_rate < 0 or level2_rate < 0 or level1_rate + level2_rate > 1:
-            raise InvalidParameter("Rates must be ≥ 0 and sum to at most 1")
-    config, _ = CommissionConfig.objects.update_or_create(
+            raise InvalidParameter(_("Rates must be ≥ 0 and sum to at most 1"))
+    config, _created = CommissionConfig.objects.update_or_create(
         organization=organization,
         defaults={"level1_rate": level1_rate, "level2_rate": level2_rate, "is_active": is_active},
     )
@@ -1017,7 +1044,7 @@ def commission_settle_day(
     """
     _require_perm(acting_user, "finance.add_commissionrecord")
     if day >= timezone.now().astimezone(UTC).date():
-        raise InvalidParameter("Only a finished UTC day can be settled")
+        raise InvalidParameter(_("Only a finished UTC day can be settled"))
     reference = f"fin:commission:{organization.pk}:{day.isoformat()}"
     done = LedgerTransaction.objects.filter(idempotency_key=reference).first()
     if done is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from apps.core.errors import KycLevelRequired
 from apps.kyc.models import KycApplication, KycCountry, KycState
@@ -16,7 +17,9 @@ def kyc_level_require(*, user: User, level: int) -> None:
     which reads ``User.kyc_level`` as set by KYC approval.
     """
     if user.kyc_level < level:
-        raise KycLevelRequired(f"KYC level {level} is required (you have {user.kyc_level})")
+        raise KycLevelRequired(
+            _("KYC level %(level)s is required (you have %(current)s)") % {"level": level, "current": user.kyc_level}
+        )
 
 
 def kyc_applications_of(*, user: User) -> QuerySet[KycApplication]:

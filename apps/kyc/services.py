@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.errors import Conflict, InvalidParameter, KycLevelRequired, PermissionDenied
 from apps.events.services import event_emit
@@ -41,14 +42,17 @@ class Upload:
 
 def _read_document(upload: Upload) -> tuple[bytes, str, str]:
     if upload.kind not in DocumentKind.values:
-        raise InvalidParameter(f"Unknown document kind: {upload.kind!r}")
+        raise InvalidParameter(_("Unknown document kind: %(kind)r") % {"kind": upload.kind})
     data = upload.file.read(settings.KYC_DOCUMENT_MAX_BYTES + 1)
     if len(data) > settings.KYC_DOCUMENT_MAX_BYTES:
-        raise InvalidParameter(f"{upload.kind}: the file is larger than {settings.KYC_DOCUMENT_MAX_BYTES} bytes")
+        raise InvalidParameter(
+            _("%(kind)s: the file is larger than %(max_bytes)s bytes")
+            % {"kind": upload.kind, "max_bytes": settings.KYC_DOCUMENT_MAX_BYTES}
+        )
     for signature, (content_type, suffix) in _SIGNATURES.items():
         if data.startswith(signature):
             return data, content_type, suffix
-    raise InvalidParameter(f"{upload.kind}: only PNG, JPEG and PDF files are accepted")
+    raise InvalidParameter(_("%(kind)s: only PNG, JPEG and PDF files are accepted") % {"kind": upload.kind})
 
 
 def kyc_application_submit(
@@ -68,32 +72,35 @@ def kyc_application_submit(
     """Apply for the next KYC level; the application waits for a reviewer."""
     documents = documents or []
     if level not in KycLevel.values:
-        raise InvalidParameter("level must be 1, 2 or 3")
+        raise InvalidParameter(_("level must be 1, 2 or 3"))
     if level <= user.kyc_level:
-        raise Conflict(f"You already have KYC level {user.kyc_level}")
+        raise Conflict(_("You already have KYC level %(level)s") % {"level": user.kyc_level})
     if level > user.kyc_level + 1:
-        raise KycLevelRequired(f"Apply for level {user.kyc_level + 1} first")
+        raise KycLevelRequired(_("Apply for level %(level)s first") % {"level": user.kyc_level + 1})
     if account_type not in AccountType.values:
-        raise InvalidParameter("account_type must be individual or corporate")
+        raise InvalidParameter(_("account_type must be individual or corporate"))
     country = KycCountry.objects.filter(pk=(country_code or "").upper()).first()
     if country is None:
-        raise InvalidParameter(f"Unsupported country: {country_code!r}")
+        raise InvalidParameter(_("Unsupported country: %(country)r") % {"country": country_code})
     allowed = country.individual_allowed if account_type == AccountType.INDIVIDUAL else country.corporate_allowed
     if not allowed:
-        raise InvalidParameter(f"{country.name} is not supported for {account_type} accounts")
+        raise InvalidParameter(
+            _("%(country)s is not supported for %(account_type)s accounts")
+            % {"country": country.name, "account_type": account_type}
+        )
     if level == KycLevel.BASIC:
         if account_type == AccountType.INDIVIDUAL and not (first_name.strip() and last_name.strip()):
-            raise InvalidParameter("first_name and last_name are required")
+            raise InvalidParameter(_("first_name and last_name are required"))
         if account_type == AccountType.CORPORATE and not company_name.strip():
-            raise InvalidParameter("company_name is required")
+            raise InvalidParameter(_("company_name is required"))
         if not (id_type.strip() and id_number.strip()):
-            raise InvalidParameter("id_type and id_number are required")
+            raise InvalidParameter(_("id_type and id_number are required"))
     if level == KycLevel.ADVANCED and not address.strip():
-        raise InvalidParameter("address is required")
+        raise InvalidParameter(_("address is required"))
     files = [(upload.kind, *_read_document(upload)) for upload in documents]
     missing = _REQUIRED_DOCUMENTS.get((level, account_type), set()) - {k for k, *_ in files}
     if missing:
-        raise InvalidParameter(f"Missing documents: {', '.join(sorted(missing))}")
+        raise InvalidParameter(_("Missing documents: %(kinds)s") % {"kinds": ", ".join(sorted(missing))})
     saved: list[KycDocument] = []
     try:
         with transaction.atomic():
@@ -112,7 +119,7 @@ def kyc_application_submit(
                         address=address.strip(),
                     )
             except IntegrityError:
-                raise Conflict("An application is already waiting for review") from None
+                raise Conflict(_("An application is already waiting for review")) from None
             for kind, data, content_type, suffix in files:
                 document = KycDocument(application=application, kind=kind, content_type=content_type, size=len(data))
                 document.file.save(f"{kind}.{suffix}", ContentFile(data), save=False)
@@ -135,7 +142,7 @@ def kyc_application_submit(
 def _require_reviewer(acting_user: User | None) -> None:
     # None: an Org API key of the applicant's organization, authorized by its surface.
     if acting_user is not None and not acting_user.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied("Only KYC reviewers can review applications")
+        raise PermissionDenied(_("Only KYC reviewers can review applications"))
 
 
 def kyc_application_approve(*, application: KycApplication, acting_user: User | None) -> KycApplication:
@@ -143,7 +150,7 @@ def kyc_application_approve(*, application: KycApplication, acting_user: User | 
     with transaction.atomic():
         locked = KycApplication.objects.select_for_update().select_related("user").get(pk=application.pk)
         if locked.state != KycState.SUBMITTED:
-            raise Conflict(f"The application is already {locked.state}")
+            raise Conflict(_("The application is already %(state)s") % {"state": locked.state})
         locked.approve()
         locked.reviewer = acting_user
         locked.reviewed_at = timezone.now()
@@ -158,11 +165,11 @@ def kyc_application_approve(*, application: KycApplication, acting_user: User | 
 def kyc_application_reject(*, application: KycApplication, acting_user: User | None, reason: str) -> KycApplication:
     _require_reviewer(acting_user)
     if not reason.strip():
-        raise InvalidParameter("A reason is required to reject an application")
+        raise InvalidParameter(_("A reason is required to reject an application"))
     with transaction.atomic():
         locked = KycApplication.objects.select_for_update().select_related("user").get(pk=application.pk)
         if locked.state != KycState.SUBMITTED:
-            raise Conflict(f"The application is already {locked.state}")
+            raise Conflict(_("The application is already %(state)s") % {"state": locked.state})
         locked.reject()
         locked.reason = reason.strip()[:255]
         locked.reviewer = acting_user

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Max, Min, Sum
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidParameter
 from apps.core.money import ZERO, fmt, money_context
@@ -20,7 +21,7 @@ from apps.trading.models import OrderSide, OrderStatus, SymbolMatchState, Trade
 
 def trades_recent(*, symbol: Symbol, limit: int = 100, from_id: int | None = None) -> list[Trade]:
     if not 1 <= limit <= 1000:
-        raise InvalidParameter("limit must be between 1 and 1000")
+        raise InvalidParameter(_("limit must be between 1 and 1000"))
     queryset = Trade.objects.filter(symbol=symbol)
     if from_id is not None:
         return list(queryset.filter(pk__gte=from_id).order_by("pk")[:limit])
@@ -31,9 +32,9 @@ def klines(
     *, symbol: Symbol, interval: str, start_ms: int | None = None, end_ms: int | None = None, limit: int = 500
 ) -> list[Kline]:
     if interval not in INTERVALS:
-        raise InvalidParameter(f"interval must be one of {', '.join(INTERVALS)}")
+        raise InvalidParameter(_("interval must be one of %(intervals)s") % {"intervals": ", ".join(INTERVALS)})
     if not 1 <= limit <= 1000:
-        raise InvalidParameter("limit must be between 1 and 1000")
+        raise InvalidParameter(_("limit must be between 1 and 1000"))
     queryset = Kline.objects.filter(symbol=symbol, interval=interval)
     if start_ms is not None:
         queryset = queryset.filter(open_time__gte=start_ms)
@@ -109,17 +110,19 @@ def depth_snapshot(*, symbol: Symbol) -> dict[str, Any]:
 
 def depth(*, symbol: Symbol, limit: int = 100, merge: str | None = None) -> dict[str, Any]:
     if not 1 <= limit <= 200:
-        raise InvalidParameter("limit must be between 1 and 200")
+        raise InvalidParameter(_("limit must be between 1 and 200"))
     snapshot = depth_snapshot(symbol=symbol)
     bids, asks = snapshot["bids"], snapshot["asks"]
     if merge:
         try:
             step = Decimal(merge)
         except ArithmeticError:
-            raise InvalidParameter("merge must be one of the symbol's merge levels") from None
+            raise InvalidParameter(_("merge must be one of the symbol's merge levels")) from None
         allowed = symbol.merge_level_list()
         if step not in allowed:
-            raise InvalidParameter(f"merge must be one of {', '.join(fmt(x) for x in allowed) or '(none)'}")
+            raise InvalidParameter(
+                _("merge must be one of %(levels)s") % {"levels": ", ".join(fmt(x) for x in allowed) or _("(none)")}
+            )
         bids = _merge(bids, step, ROUND_FLOOR)
         asks = _merge(asks, step, ROUND_CEILING)
     return {**snapshot, "bids": bids[:limit], "asks": asks[:limit]}
@@ -128,7 +131,7 @@ def depth(*, symbol: Symbol, limit: int = 100, merge: str | None = None) -> dict
 def depth_merge_step(*, snapshot: dict[str, Any], step: Decimal, limit: int = 200) -> dict[str, Any]:
     """A depth snapshot with prices grouped to any positive ``step`` (bids down, asks up)."""
     if step <= 0:
-        raise InvalidParameter("step must be positive")
+        raise InvalidParameter(_("step must be positive"))
     bids = _merge(snapshot["bids"], step, ROUND_FLOOR)
     asks = _merge(snapshot["asks"], step, ROUND_CEILING)
     return {**snapshot, "bids": bids[:limit], "asks": asks[:limit]}

@@ -160,9 +160,11 @@ def market_publish(*, symbol_id: str, messages: list[tuple[str, Any]]) -> None:
         return
     group = market_group(symbol_id)
 
+    # One channel-layer message for the whole batch (apps.core.ws "Batches").
+    batch = [{"type": "market.message", "topic": topic, "symbol": symbol_id, "data": data} for topic, data in messages]
+
     async def send_all() -> None:
-        for topic, data in messages:
-            await layer.group_send(group, {"type": "market.message", "topic": topic, "symbol": symbol_id, "data": data})
+        await layer.group_send(group, {"type": "batch.message", "messages": batch})
 
     try:
         async_to_sync(send_all)()

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
@@ -114,7 +115,9 @@ class OAuthApi(APIView):
             raise TokenInvalid(str(error.get("error_description") or TokenInvalid.default_message))
         rate_limit(f"oauth:{token.pk}", limit=int(settings.OAUTH_API_RATE_PER_SECOND))
         if not token.allow_scopes([self.required_scope]):
-            raise ScopeInsufficient(f"This endpoint needs the {self.required_scope} scope", scope=self.required_scope)
+            raise ScopeInsufficient(
+                _("This endpoint needs the %(scope)s scope") % {"scope": self.required_scope}, scope=self.required_scope
+            )
         if user_is_frozen(user=self.oauth_user, kind=FreezeKind.LOGIN):
             raise AccountFrozen()
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AbstractApplication, AccessToken, Application, Grant, RefreshToken
 
@@ -26,10 +27,13 @@ def _scopes_checked(scopes: Iterable[str]) -> list[str]:
     names = [name for raw in scopes for name in raw.split()]
     unknown = sorted(set(names) - set(SCOPES))
     if unknown:
-        raise InvalidParameter(f"Unknown scope(s): {', '.join(unknown)}; known: {' '.join(SCOPES)}")
+        raise InvalidParameter(
+            _("Unknown scope(s): %(unknown)s; known: %(known)s")
+            % {"unknown": ", ".join(unknown), "known": " ".join(SCOPES)}
+        )
     checked = scopes_parse(" ".join(names))
     if not checked:
-        raise InvalidParameter("At least one scope is required")
+        raise InvalidParameter(_("At least one scope is required"))
     return checked
 
 
@@ -51,10 +55,10 @@ def oauth_app_create(
     """
     name = name.strip()
     if not name:
-        raise InvalidParameter("name is required")
+        raise InvalidParameter(_("name is required"))
     uris = [uri.strip() for uri in redirect_uris if uri.strip()]
     if not uris:
-        raise InvalidParameter("At least one redirect URI is required")
+        raise InvalidParameter(_("At least one redirect URI is required"))
     allowed = _scopes_checked(scopes)
     secret = None if public else generate_client_secret()
     application = Application(
@@ -133,10 +137,10 @@ def oauth_grant_revoke(*, user: User, client_id: str) -> int:
     """The user takes back an application's access: all its tokens and codes for the user go."""
     application = Application.objects.filter(client_id=client_id).first()
     if application is None:
-        raise NotFound("Unknown application")
+        raise NotFound(_("Unknown application"))
     with transaction.atomic():
         revoked = _revoke_tokens(application_id=application.pk, user=user)
         if not revoked:
-            raise NotFound("This application holds no access to your account")
+            raise NotFound(_("This application holds no access to your account"))
         security_record(user=user, action="oauth_revoke", client_id=application.client_id, application=application.name)
     return revoked

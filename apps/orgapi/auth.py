@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from apps.apikeys.auth import bhex_authenticate
 from apps.apikeys.models import ApiKey
@@ -32,7 +33,7 @@ def client_ip(request: HttpRequest) -> str:
 
 def _active(api_key: ApiKey) -> ApiKey:
     if not api_key.organization.is_active:
-        raise ApiKeyDisabled("The organization of this API key is disabled")
+        raise ApiKeyDisabled(_("The organization of this API key is disabled"))
     return api_key
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -95,7 +96,7 @@ class OrgApiView(APIView):
         """The organization's user ``uid``; another organization's user is "not found" (and logged)."""
         text = "" if uid is None else str(uid).strip()
         if not text.isdigit():
-            raise InvalidParameter("uid must be a user id (digits)")
+            raise InvalidParameter(_("uid must be a user id (digits)"))
         user = user_get_by_uid(uid=int(text), organization_id=self.organization.pk)
         if user is None:
             self.audit_foreign("uid", text, selectors.uid_owner(int(text)))

@@ -16,6 +16,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidParameter
 from apps.users.models import User
@@ -31,7 +32,7 @@ def as_end_user(request: HttpRequest, *, ip: str | None, user_agent: str | None)
         try:
             ipaddress.ip_address(ip)
         except ValueError:
-            raise InvalidParameter("user_ip must be an IP address") from None
+            raise InvalidParameter(_("user_ip must be an IP address")) from None
         proxy.META["REMOTE_ADDR"] = ip
     if user_agent:
         proxy.META["HTTP_USER_AGENT"] = user_agent[:255]

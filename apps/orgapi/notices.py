@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.content.services import message_send
 from apps.core.errors import InvalidParameter
@@ -31,11 +32,14 @@ def notice_send(
     wanted = list(dict.fromkeys(channels or ["in_site"]))
     unknown = [c for c in wanted if c not in CHANNELS]
     if unknown:
-        raise InvalidParameter(f"channels: unknown {', '.join(unknown)} (use {', '.join(CHANNELS)})")
+        raise InvalidParameter(
+            _("channels: unknown %(unknown)s (use %(channels)s)")
+            % {"unknown": ", ".join(unknown), "channels": ", ".join(CHANNELS)}
+        )
     if "email" in wanted and not user.email:
-        raise InvalidParameter("The user has no email address")
+        raise InvalidParameter(_("The user has no email address"))
     if "sms" in wanted and not user.phone:
-        raise InvalidParameter("The user has no phone number")
+        raise InvalidParameter(_("The user has no phone number"))
     result: dict[str, Any] = {"uid": str(user.uid), "channels": wanted, "message_id": None}
     if "in_site" in wanted:
         message = message_send(organization=organization, user=user, title=title, body=content)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidParameter
 from apps.orgapi.errors import time_range_too_long
@@ -45,7 +46,7 @@ def _pairs(raw: bytes) -> dict[str, str]:
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidParameter("Parameters must be UTF-8 and URL-encoded") from exc
+        raise InvalidParameter(_("Parameters must be UTF-8 and URL-encoded")) from exc
     for name, value in pairs:
         if value != "" and name not in values:
             values[name] = value
@@ -72,9 +73,9 @@ class Params:
             try:
                 parsed = json.loads(body, parse_float=Decimal)
             except ValueError as exc:
-                raise InvalidParameter("The body is not valid JSON") from exc
+                raise InvalidParameter(_("The body is not valid JSON")) from exc
             if not isinstance(parsed, dict):
-                raise InvalidParameter("The JSON body must be an object")
+                raise InvalidParameter(_("The JSON body must be an object"))
             values = {k: v for k, v in parsed.items() if v is not None and v != ""}
         elif body:
             values = _pairs(body)
@@ -111,7 +112,7 @@ def time_window(
     elif end_ms is None:
         end_ms = start_ms + span
     if end_ms < start_ms:
-        raise InvalidParameter("end_time is before start_time")
+        raise InvalidParameter(_("end_time is before start_time"))
     if end_ms - start_ms > span:
         raise time_range_too_long(int(limit.total_seconds() // 3600))
     return start_ms, end_ms

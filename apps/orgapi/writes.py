@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.apikeys.models import ApiKey
 from apps.core.crypto import secret_decrypt, secret_encrypt
@@ -34,9 +35,9 @@ CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
 def client_order_id_clean(value: object) -> str:
     text = "" if value is None else str(value).strip()
     if not text:
-        raise InvalidParameter("client_order_id is required: every write takes a unique client_order_id")
+        raise InvalidParameter(_("client_order_id is required: every write takes a unique client_order_id"))
     if not CLIENT_ORDER_ID.match(text):
-        raise InvalidParameter("client_order_id: 1–64 characters of A-Z a-z 0-9 _ - . :")
+        raise InvalidParameter(_("client_order_id: 1–64 characters of A-Z a-z 0-9 _ - . :"))
     return text
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidParameter
 from apps.tokens.models import ChainNetwork, Symbol, SymbolStatus, Token
@@ -36,7 +37,7 @@ def symbol_create(*, base: Token, quote: Token, **fields: Any) -> Symbol:
 def symbol_set_status(*, symbol: Symbol, status: str, acting_user: User | None = None, reason: str = "") -> Symbol:
     """Change a symbol's trading status. ``off`` also cancels every resting order (after commit)."""
     if status not in SymbolStatus.values:
-        raise InvalidParameter(f"Unknown symbol status {status!r}")
+        raise InvalidParameter(_("Unknown symbol status %(status)r") % {"status": status})
     with transaction.atomic():
         locked = Symbol.objects.select_for_update().get(pk=symbol.pk)
         locked.status = status

@@ -516,13 +516,7 @@ def _write(
             if amount:
                 legs[(fee_accounts[org], token, available)] += amount
     ledger_legs = [Leg(a, t, b, amount) for (a, t, b), amount in sorted(legs.items()) if amount != 0]
-    if ledger_legs:
-        ledger_post(
-            kind=TransactionKind.TRADE,
-            organization_id=None,
-            legs=ledger_legs,
-            reference=f"match:{symbol_id}:{state.seq + 1}-{seq}",
-        )
+    ledger_reference = f"match:{symbol_id}:{state.seq + 1}-{seq}"
     # Every row written must exist: a count short of the batch is a bug, and rolls the batch back.
     written = update_rows(
         Order,
@@ -558,6 +552,10 @@ def _write(
     ticks = [Tick(i, ts_ms, f[2], f[3], f[4], f[7]) for i, f in zip(trade_ids, fills, strict=True)]
     klines_record(symbol_id=symbol_id, ticks=ticks)
     events_emit_rows(_events(symbol, changed, trade_ids, fills, ts_ms))
+    # The balances last: their row locks (which order placements and withdrawals of the same users
+    # wait for) are then held only from here to the commit, not for the whole batch.
+    if ledger_legs:
+        ledger_post(kind=TransactionKind.TRADE, organization_id=None, legs=ledger_legs, reference=ledger_reference)
     live.seq = seq
     # The book's rows follow it: resting orders stay, finished ones leave.
     cached = live.rows

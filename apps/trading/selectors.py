@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidParameter
 from apps.core.money import fmt
@@ -68,7 +69,7 @@ def _time_range(queryset: QuerySet[Any], start_ms: int | None, end_ms: int | Non
     from datetime import UTC, datetime
 
     if start_ms is not None and end_ms is not None and end_ms < start_ms:
-        raise InvalidParameter("end time is before start time")
+        raise InvalidParameter(_("end time is before start time"))
     if start_ms is not None:
         queryset = queryset.filter(created_at__gte=datetime.fromtimestamp(start_ms / 1000, tz=UTC))
     if end_ms is not None:

@@ -10,6 +10,7 @@ is queued.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 import zlib
@@ -17,14 +18,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from apps.accounts.ledger import Leg, ledger_post
 from apps.accounts.models import AccountType, Bucket, TransactionKind
 from apps.accounts.services import user_account
 from apps.core.errors import (
+    BrokerError,
     CancelRejected,
     InvalidParameter,
     NotionalTooSmall,
@@ -41,7 +46,7 @@ from apps.core.errors import (
 )
 from apps.core.money import is_multiple, money_context, quantize_down, quantize_up, to_decimal
 from apps.tokens.models import Symbol, SymbolStatus
-from apps.tokens.selectors import symbol_get_offered
+from apps.tokens.selectors import symbols_offered
 from apps.trading.models import (
     OPEN_STATUSES,
     CommandKind,
@@ -54,7 +59,9 @@ from apps.trading.models import (
     TimeInForce,
 )
 from apps.users.models import FreezeKind, User
-from apps.users.selectors import user_is_frozen
+from apps.users.selectors import user_freezes_applying
+
+logger = logging.getLogger(__name__)
 
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
 
@@ -64,10 +71,45 @@ def match_queue(symbol_id: str) -> str:
     return f"match.{zlib.crc32(symbol_id.encode()) % max(1, settings.MATCH_SHARDS)}"
 
 
+MATCH_QUEUED_TTL_S = 2
+
+
+def tasks_inline() -> bool:
+    """Embedded mode (and tests): tasks run in this process, the matching task at commit."""
+    from celery import current_app
+
+    return bool(current_app.conf.task_always_eager)
+
+
+def match_queued_key(symbol_id: str) -> str:
+    return f"match-queued:{symbol_id}"
+
+
 def queue_match(symbol_id: str) -> None:
+    """Queue the symbol's matching task, unless one is already waiting.
+
+    One task drains every pending command of the symbol, so placements in the same instant share one
+    message: the first sets a mark in the cache and publishes, the others see the mark. The worker
+    clears the mark before it reads the pending commands (``apps.trading.tasks.match_symbol``), so a
+    command committed after that read queues a new task. The mark expires after two seconds (a lost
+    message) and the sweeper re-queues symbols with waiting commands every five. The order is already
+    committed here: if the cache or the broker is unreachable, that is logged, not raised, and the
+    sweeper (or the worker's start) picks the command up.
+    """
     from apps.trading.tasks import match_symbol
 
-    match_symbol.apply_async(args=(symbol_id,), queue=match_queue(symbol_id))
+    if tasks_inline():
+        match_symbol.apply_async(args=(symbol_id,), queue=match_queue(symbol_id))
+        return
+    try:
+        if not cache.add(match_queued_key(symbol_id), 1, timeout=MATCH_QUEUED_TTL_S):
+            return
+    except Exception:
+        logger.warning("match mark unavailable for %s; publishing anyway", symbol_id, exc_info=True)
+    try:
+        match_symbol.apply_async(args=(symbol_id,), queue=match_queue(symbol_id))
+    except Exception:
+        logger.exception("could not queue matching of %s; the sweeper will", symbol_id)
 
 
 @dataclass(frozen=True)
@@ -90,11 +132,13 @@ class OrderDraft:
 def _choice(value: str | None, choices: type, field: str, default: str | None = None) -> str:
     if value is None or value == "":
         if default is None:
-            raise InvalidParameter(f"{field} is required")
+            raise InvalidParameter(_("%(name)s is required") % {"name": field})
         return default
     normalized = str(value).lower()
     if normalized not in choices.values:  # type: ignore[attr-defined]
-        raise InvalidParameter(f"{field} must be one of {', '.join(choices.values)}")  # type: ignore[attr-defined]
+        raise InvalidParameter(
+            _("%(field)s must be one of %(choices)s") % {"field": field, "choices": ", ".join(choices.values)}  # type: ignore[attr-defined]
+        )
     return normalized
 
 
@@ -127,38 +171,52 @@ def order_validate(
     tif = _choice(time_in_force, TimeInForce, "time_in_force", default_tif)
     stp_mode = _choice(stp, SelfTradePrevention, "stp", SelfTradePrevention.DC)
     if user.organization_id is None:
-        raise PermissionDenied("Only users of an organization can trade")
+        raise PermissionDenied(_("Only users of an organization can trade"))
     if not user.is_active:
-        raise UserFrozen("This user is disabled")
-    symbol = symbol_get_offered(organization_id=user.organization_id, symbol_id=symbol_id or "")
+        raise UserFrozen(_("This user is disabled"))
+    # One query: the symbol as offered to the organization, its last price and the user's freezes.
+    symbol = (
+        symbols_offered(organization_id=user.organization_id)
+        .filter(pk=(symbol_id or "").upper())
+        .annotate(
+            reference_price=Subquery(SymbolMatchState.objects.filter(symbol=OuterRef("pk")).values("last_price")[:1]),
+            trade_frozen=Exists(user_freezes_applying(user=user, kind=FreezeKind.TRADE, symbol_id=OuterRef("pk"))),
+        )
+        .first()
+    )
     if symbol is None:
-        raise UnknownSymbol(f"Unknown symbol: {symbol_id}")
+        raise UnknownSymbol(_("Unknown symbol: %(symbol)s") % {"symbol": symbol_id})
     if symbol.status != SymbolStatus.ON:
-        raise SymbolNotTrading(f"{symbol.pk} is not trading (status {symbol.status})")
+        raise SymbolNotTrading(
+            _("%(symbol)s is not trading (status %(status)s)") % {"symbol": symbol.pk, "status": symbol.status}
+        )
     if (side == OrderSide.BUY and not symbol.buy_enabled) or (side == OrderSide.SELL and not symbol.sell_enabled):
-        raise SymbolNotTrading(f"{side} orders are disabled on {symbol.pk}")
-    if user_is_frozen(user=user, kind=FreezeKind.TRADE, symbol_id=symbol.pk):
-        raise TradingFrozen(f"Trading on {symbol.pk} is frozen for this user")
+        raise SymbolNotTrading(_("%(side)s orders are disabled on %(symbol)s") % {"side": side, "symbol": symbol.pk})
+    if symbol.trade_frozen:  # type: ignore[attr-defined]
+        raise TradingFrozen(_("Trading on %(symbol)s is frozen for this user") % {"symbol": symbol.pk})
     required_kyc = user.organization.trading_kyc_level if user.organization else 0
     if user.kyc_level < required_kyc:
-        raise PermissionDenied(f"KYC level {required_kyc} is required to trade")
+        raise PermissionDenied(_("KYC level %(level)s is required to trade") % {"level": required_kyc})
 
     qty = _optional_decimal(quantity, "quantity")
     px = _optional_decimal(price, "price")
     funds = _optional_decimal(quote_amount, "quote_amount")
-    reference = last_price(symbol)
+    reference: Decimal | None = symbol.reference_price  # type: ignore[attr-defined]
     protection: Decimal | None = None
 
     with money_context():
         if order_type in (OrderType.LIMIT, OrderType.LIMIT_MAKER):
             if px is None or qty is None:
-                raise InvalidParameter("A limit order needs price and quantity")
+                raise InvalidParameter(_("A limit order needs price and quantity"))
             if order_type == OrderType.LIMIT_MAKER and tif != TimeInForce.GTC:
-                raise InvalidParameter("A post-only (limit maker) order is good-till-canceled only")
+                raise InvalidParameter(_("A post-only (limit maker) order is good-till-canceled only"))
             _check_price(symbol, px, reference)
             _check_quantity(symbol, qty)
             if px * qty < symbol.min_notional:
-                raise NotionalTooSmall(f"Order value must be at least {symbol.min_notional.normalize():f}")
+                raise NotionalTooSmall(
+                    _("Order value must be at least %(minimum)s")
+                    % {"minimum": format(symbol.min_notional.normalize(), "f")}
+                )
             if side == OrderSide.BUY:
                 hold_token, hold = symbol.quote_id, px * qty
             else:
@@ -166,29 +224,36 @@ def order_validate(
             funds = None
         else:
             if tif == TimeInForce.GTC:
-                raise InvalidParameter("A market order cannot rest: use time_in_force ioc or fok")
+                raise InvalidParameter(_("A market order cannot rest: use time_in_force ioc or fok"))
             if px is not None:
-                raise InvalidParameter("A market order takes no price")
+                raise InvalidParameter(_("A market order takes no price"))
             if side == OrderSide.BUY:
                 if funds is None or qty is not None:
-                    raise InvalidParameter("A market buy takes quote_amount (the quote to spend), not quantity")
+                    raise InvalidParameter(_("A market buy takes quote_amount (the quote to spend), not quantity"))
                 if funds <= 0:
                     raise InvalidParameter(
-                        "quote_amount must be greater than zero", field="quote_amount", rule="positive"
+                        _("quote_amount must be greater than zero"), field="quote_amount", rule="positive"
                     )
                 if funds != quantize_down(funds, symbol.quote.precision):
                     raise PrecisionTooHigh(
-                        f"quote_amount allows {symbol.quote.precision} decimal places", field="quote_amount"
+                        _("quote_amount allows %(precision)s decimal places") % {"precision": symbol.quote.precision},
+                        field="quote_amount",
                     )
                 if funds < symbol.min_notional:
-                    raise NotionalTooSmall(f"Order value must be at least {symbol.min_notional.normalize():f}")
+                    raise NotionalTooSmall(
+                        _("Order value must be at least %(minimum)s")
+                        % {"minimum": format(symbol.min_notional.normalize(), "f")}
+                    )
                 hold_token, hold = symbol.quote_id, funds
             else:
                 if qty is None or funds is not None:
-                    raise InvalidParameter("A market sell takes quantity, not quote_amount")
+                    raise InvalidParameter(_("A market sell takes quantity, not quote_amount"))
                 _check_quantity(symbol, qty)
                 if reference is not None and qty * reference < symbol.min_notional:
-                    raise NotionalTooSmall(f"Order value must be at least {symbol.min_notional.normalize():f}")
+                    raise NotionalTooSmall(
+                        _("Order value must be at least %(minimum)s")
+                        % {"minimum": format(symbol.min_notional.normalize(), "f")}
+                    )
                 hold_token, hold = symbol.base_id, qty
             if reference is not None and symbol.market_band_rate > 0:
                 if side == OrderSide.BUY:
@@ -216,28 +281,39 @@ def order_validate(
 
 def _check_price(symbol: Symbol, price: Decimal, reference: Decimal | None) -> None:
     if price <= 0:
-        raise InvalidParameter("price must be greater than zero", field="price", rule="positive")
+        raise InvalidParameter(_("price must be greater than zero"), field="price", rule="positive")
     if not is_multiple(price, symbol.price_tick):
-        raise PrecisionTooHigh(f"price must be a multiple of {symbol.price_tick.normalize():f}", field="price")
+        raise PrecisionTooHigh(
+            _("price must be a multiple of %(tick)s") % {"tick": format(symbol.price_tick.normalize(), "f")},
+            field="price",
+        )
     if reference is not None and symbol.price_band_rate > 0:
         low = reference * (1 - symbol.price_band_rate)
         high = reference * (1 + symbol.price_band_rate)
         if not low <= price <= high:
             raise PriceOutOfBand(
-                f"price must be within {low.normalize():f} and {high.normalize():f}",
+                _("price must be within %(low)s and %(high)s")
+                % {"low": format(low.normalize(), "f"), "high": format(high.normalize(), "f")},
                 bound="min" if price < low else "max",
             )
 
 
 def _check_quantity(symbol: Symbol, qty: Decimal) -> None:
     if qty <= 0:
-        raise InvalidParameter("quantity must be greater than zero", field="quantity", rule="positive")
+        raise InvalidParameter(_("quantity must be greater than zero"), field="quantity", rule="positive")
     if not is_multiple(qty, symbol.quantity_step):
-        raise PrecisionTooHigh(f"quantity must be a multiple of {symbol.quantity_step.normalize():f}", field="quantity")
+        raise PrecisionTooHigh(
+            _("quantity must be a multiple of %(step)s") % {"step": format(symbol.quantity_step.normalize(), "f")},
+            field="quantity",
+        )
     if qty < symbol.min_quantity:
-        raise QuantityTooSmall(f"quantity must be at least {symbol.min_quantity.normalize():f}")
+        raise QuantityTooSmall(
+            _("quantity must be at least %(minimum)s") % {"minimum": format(symbol.min_quantity.normalize(), "f")}
+        )
     if qty > symbol.max_quantity:
-        raise QuantityTooLarge(f"quantity must be at most {symbol.max_quantity.normalize():f}")
+        raise QuantityTooLarge(
+            _("quantity must be at most %(maximum)s") % {"maximum": format(symbol.max_quantity.normalize(), "f")}
+        )
 
 
 def order_place(
@@ -255,26 +331,27 @@ def order_place(
     account_index: int = 0,
 ) -> Order:
     """Place an order. ``order.created`` is False when ``client_order_id`` repeats an earlier order."""
-    if client_order_id:
-        if not CLIENT_ORDER_ID.match(client_order_id):
-            raise InvalidParameter("client_order_id: 1–64 characters of A-Z a-z 0-9 _ - . :")
-        existing = Order.objects.filter(
-            user=user, account__type=AccountType.SPOT, account__index=account_index, client_order_id=client_order_id
-        ).first()
-        if existing is not None:
-            existing.created = False  # type: ignore[attr-defined]
-            return existing
-    draft = order_validate(
-        user=user,
-        symbol_id=symbol_id,
-        side=side,
-        type=type,
-        quantity=quantity,
-        price=price,
-        quote_amount=quote_amount,
-        time_in_force=time_in_force,
-        stp=stp,
-    )
+    # Idempotency is the unique (account, client_order_id): a retry's insert fails and returns the
+    # first order. A retry that no longer validates (the symbol paused since, say) returns it too.
+    if client_order_id and not CLIENT_ORDER_ID.match(client_order_id):
+        raise InvalidParameter(_("client_order_id: 1–64 characters of A-Z a-z 0-9 _ - . :"))
+    try:
+        draft = order_validate(
+            user=user,
+            symbol_id=symbol_id,
+            side=side,
+            type=type,
+            quantity=quantity,
+            price=price,
+            quote_amount=quote_amount,
+            time_in_force=time_in_force,
+            stp=stp,
+        )
+    except BrokerError:
+        existing = _order_placed_before(user, account_index, client_order_id)
+        if existing is None:
+            raise
+        return existing
     account = user_account(user=user, type=AccountType.SPOT, index=account_index)
     with transaction.atomic():
         order = Order(
@@ -318,9 +395,21 @@ def order_place(
         MatchCommand.objects.create(symbol=draft.symbol, kind=CommandKind.PLACE, order=order)
         symbol_pk = draft.symbol.pk
         transaction.on_commit(lambda: queue_match(symbol_pk))
-    order.refresh_from_db()  # in embedded mode the engine has already run
+    if tasks_inline():
+        order.refresh_from_db()  # in embedded mode the engine has already run (on commit)
     order.created = True  # type: ignore[attr-defined]
     return order
+
+
+def _order_placed_before(user: User, account_index: int, client_order_id: str | None) -> Order | None:
+    if not client_order_id:
+        return None
+    existing = Order.objects.filter(
+        user=user, account__type=AccountType.SPOT, account__index=account_index, client_order_id=client_order_id
+    ).first()
+    if existing is not None:
+        existing.created = False  # type: ignore[attr-defined]
+    return existing
 
 
 def order_get(*, user: User, order_id: int | None = None, client_order_id: str | None = None) -> Order:
@@ -330,7 +419,7 @@ def order_get(*, user: User, order_id: int | None = None, client_order_id: str |
     elif client_order_id:
         order = queryset.filter(client_order_id=client_order_id).order_by("-pk").first()
     else:
-        raise InvalidParameter("order_id or client_order_id is required")
+        raise InvalidParameter(_("order_id or client_order_id is required"))
     if order is None:
         raise OrderNotFound()
     return order
@@ -342,7 +431,7 @@ def order_cancel(
     """Request a cancel. Idempotent: a second request for the same order changes nothing."""
     order = order_get(user=user, order_id=order_id, client_order_id=client_order_id)
     if not order.is_open:
-        raise CancelRejected(f"Order is already {order.status}")
+        raise CancelRejected(gettext("Order is already %(status)s") % {"status": order.status})
     with transaction.atomic():
         _, created = _cancel_command(order, reason)
         if created:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from celery.signals import worker_ready
 
 from apps.trading.matching import process_symbol
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def match_symbol(symbol_id: str) -> int:
+    from django.core.cache import cache
+
+    from apps.trading.services import match_queued_key
+
+    # Before reading the pending commands: a command committed from here on queues a new task
+    # (apps.trading.services.queue_match).
+    try:
+        cache.delete(match_queued_key(symbol_id))
+    except Exception:  # the mark expires by itself; matching must not wait for the cache
+        logger.warning("could not clear the match mark of %s", symbol_id, exc_info=True)
     return process_symbol(symbol_id)
 
 

@@ -10,6 +10,7 @@ from axes.utils import reset as axes_reset
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from apps.core.errors import AccountFrozen, LoginLocked, SecondFactorRequired, WrongCredentials, WrongSecondFactor
 from apps.events.services import event_emit
@@ -37,13 +38,13 @@ def login_password_check(*, request: HttpRequest, organization: Organization, ac
     if not isinstance(user, User):
         login_record(request=request, account=account, result=LoginResult.WRONG_PASSWORD)
         raise WrongCredentials()
-    ip, _ = _client(request)
+    ip, _agent = _client(request)
     if ip:
         # The password is right: this username+IP starts counting failures afresh.
         axes_reset(ip=ip, username=account)
     if user_is_frozen(user=user, kind=FreezeKind.LOGIN):
         login_record(request=request, account=account, result=LoginResult.FROZEN, user=user)
-        raise AccountFrozen("Login is frozen for this account; contact support")
+        raise AccountFrozen(_("Login is frozen for this account; contact support"))
     if totp_device(user) is not None:
         login_record(request=request, account=account, result=LoginResult.TOTP_REQUIRED, user=user)
     return user
@@ -65,7 +66,7 @@ def login_totp_check(*, request: HttpRequest, user: User, code: str | None) -> N
 def login_succeeded(*, request: HttpRequest, user: User) -> None:
     """Record the login and emit ``user.login`` (the caller then calls Django's ``login``)."""
     if user_is_frozen(user=user, kind=FreezeKind.LOGIN):
-        raise AccountFrozen("Login is frozen for this account; contact support")
+        raise AccountFrozen(_("Login is frozen for this account; contact support"))
     ip, agent = _client(request)
     with transaction.atomic():
         login_record(request=request, account=user.email or user.phone, result=LoginResult.SUCCESS, user=user)

@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.core.errors import (
@@ -31,12 +32,12 @@ from apps.core.errors import (
 from apps.events.services import event_emit
 from apps.users.models import CodePurpose, Organization, SecurityRecord, User, VerificationCode
 from apps.users.selectors import user_find_by_contact
-from apps.users.verification import code_check, code_consume, is_email, target_normalize
+from apps.users.verification import code_check, code_consume, contact_name, is_email, target_normalize
 
 
 def fund_password_validate(*, user: User, password: str) -> None:
     if password == "" or user.check_password(password):
-        raise InvalidParameter("The fund password must differ from the login password")
+        raise InvalidParameter(_("The fund password must differ from the login password"))
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -86,7 +87,7 @@ def second_factor_check(*, user: User, factors: Factors) -> list[VerificationCod
     """Verify the user's second factor; returns the codes to spend with the change."""
     if totp_device(user) is not None:
         if not factors.totp_code:
-            raise SecondFactorRequired("Enter your Google Authenticator code")
+            raise SecondFactorRequired(_("Enter your Google Authenticator code"))
         totp_verify(user=user, code=factors.totp_code)
         return []
     assert user.organization_id is not None
@@ -108,7 +109,7 @@ def second_factor_check(*, user: User, factors: Factors) -> list[VerificationCod
                 code=factors.sms_code,
             )
         ]
-    raise SecondFactorRequired("Enter a verification code sent to your email or phone")
+    raise SecondFactorRequired(_("Enter a verification code sent to your email or phone"))
 
 
 def security_record(*, user: User, action: str, acting_user: User | None = None, **detail: Any) -> None:
@@ -138,7 +139,7 @@ def _validate_login_password(user: User, password: str) -> None:
 def password_change(*, user: User, old_password: str | None, new_password: str, factors: Factors) -> None:
     """Set (no usable password yet) or change the login password."""
     if user.has_usable_password() and not (old_password and user.check_password(old_password)):
-        raise InvalidParameter("The current password is wrong")
+        raise InvalidParameter(_("The current password is wrong"))
     _validate_login_password(user, new_password)
     codes = second_factor_check(user=user, factors=factors)
     with transaction.atomic():
@@ -161,7 +162,7 @@ def password_reset(
     _validate_login_password(user, new_password)
     if totp_device(user) is not None:
         if not totp_code:
-            raise SecondFactorRequired("Enter your Google Authenticator code")
+            raise SecondFactorRequired(_("Enter your Google Authenticator code"))
         totp_verify(user=user, code=totp_code)
     with transaction.atomic():
         code_consume(row)
@@ -188,7 +189,7 @@ def fund_password_reset(*, user: User, password: str, target: str, code: str, to
     """Forgot fund password: a RESET_FUND_PASSWORD code to the user's own email/phone (+ TOTP if bound)."""
     target = target_normalize(target)
     if target not in (user.email, user.phone):
-        raise InvalidParameter("Use your own email or phone number")
+        raise InvalidParameter(_("Use your own email or phone number"))
     assert user.organization_id is not None
     fund_password_validate(user=user, password=password)
     row = code_check(
@@ -196,7 +197,7 @@ def fund_password_reset(*, user: User, password: str, target: str, code: str, to
     )
     if totp_device(user) is not None:
         if not totp_code:
-            raise SecondFactorRequired("Enter your Google Authenticator code")
+            raise SecondFactorRequired(_("Enter your Google Authenticator code"))
         totp_verify(user=user, code=totp_code)
     with transaction.atomic():
         code_consume(row)
@@ -211,13 +212,13 @@ def contact_bind(*, user: User, target: str, new_code: str, old_code: str | None
     current = getattr(user, field)
     assert user.organization_id is not None
     if target == current:
-        raise InvalidParameter(f"This {field} is already yours")
+        raise InvalidParameter(_("This %(field)s is already yours") % {"field": contact_name(field)})
     if user_find_by_contact(organization_id=user.organization_id, target=target) is not None:
-        raise Conflict(f"This {field} is already registered")
+        raise Conflict(_("This %(field)s is already registered") % {"field": contact_name(field)})
     codes = [code_check(organization_id=user.organization_id, target=target, purpose=CodePurpose.BIND, code=new_code)]
     if current:
         if not old_code:
-            raise VerificationRequired(f"Verify your current {field} too")
+            raise VerificationRequired(_("Verify your current %(field)s too") % {"field": contact_name(field)})
         codes.append(
             code_check(
                 organization_id=user.organization_id, target=current, purpose=CodePurpose.SECURITY, code=old_code
@@ -233,19 +234,22 @@ def contact_bind(*, user: User, target: str, new_code: str, old_code: str | None
             with transaction.atomic():
                 user.save(update_fields=[field])
         except IntegrityError:
-            raise Conflict(f"This {field} is already registered") from None
+            raise Conflict(_("This %(field)s is already registered") % {"field": contact_name(field)}) from None
         security_record(user=user, action=f"{field}_change" if current else f"{field}_bind")
 
 
 def contact_unbind(*, user: User, field: str, factors: Factors) -> None:
     """Remove the email or phone; the account keeps at least one of them."""
     if field not in ("email", "phone"):
-        raise InvalidParameter("field must be email or phone")
+        raise InvalidParameter(_("field must be email or phone"))
     other = "phone" if field == "email" else "email"
     if not getattr(user, field):
-        raise InvalidParameter(f"No {field} is bound")
+        raise InvalidParameter(_("No %(field)s is bound") % {"field": contact_name(field)})
     if not getattr(user, other):
-        raise InvalidParameter(f"Bind a {other} before removing your {field}")
+        raise InvalidParameter(
+            _("Bind a %(other)s before removing your %(field)s")
+            % {"other": contact_name(other), "field": contact_name(field)}
+        )
     codes = second_factor_check(user=user, factors=factors)
     with transaction.atomic():
         _spend(codes)
@@ -257,7 +261,7 @@ def contact_unbind(*, user: User, field: str, factors: Factors) -> None:
 def totp_setup(*, user: User) -> tuple[TOTPDevice, str]:
     """Start binding Google Authenticator: a new unconfirmed device, its secret and otpauth URL."""
     if totp_device(user) is not None:
-        raise Conflict("Google Authenticator is already bound")
+        raise Conflict(_("Google Authenticator is already bound"))
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name="Google Authenticator", confirmed=False)
@@ -278,7 +282,7 @@ def totp_bind(*, user: User, code: str, factors: Factors) -> None:
     """Confirm the device from ``totp_setup`` with a code it shows, plus an email/SMS code."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None:
-        raise InvalidParameter("Start with the setup step")
+        raise InvalidParameter(_("Start with the setup step"))
     codes = second_factor_check(user=user, factors=factors)
     if not code or not device.verify_token(code.strip()):
         raise WrongSecondFactor()
@@ -291,7 +295,7 @@ def totp_bind(*, user: User, code: str, factors: Factors) -> None:
 
 def totp_unbind(*, user: User, factors: Factors) -> None:
     if totp_device(user) is None:
-        raise InvalidParameter("Google Authenticator is not bound")
+        raise InvalidParameter(_("Google Authenticator is not bound"))
     second_factor_check(user=user, factors=factors)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
@@ -301,7 +305,7 @@ def totp_unbind(*, user: User, factors: Factors) -> None:
 def totp_reset(*, user: User, acting_user: User, reason: str) -> None:
     """Staff: remove a user's Google Authenticator (lost phone), audited with who and why."""
     if not reason.strip():
-        raise InvalidParameter("A reason is required")
+        raise InvalidParameter(_("A reason is required"))
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         security_record(user=user, action="totp_reset", acting_user=acting_user, reason=reason.strip())

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidParameter, NotFound
 from apps.core.pagination import page_by_id
 from apps.users.models import Favorite, FreezeKind, LoginRecord, Organization, User, UserFreeze
 
 
-def user_is_frozen(*, user: User, kind: str, symbol_id: str | None = None, token_id: str | None = None) -> bool:
-    """Whether an active freeze of ``kind`` applies (a freeze without symbol/token applies to all)."""
+def user_freezes_applying(
+    *, user: User, kind: str, symbol_id: object = None, token_id: object = None
+) -> QuerySet[UserFreeze]:
+    """The active freezes of ``kind`` that apply (a freeze without symbol/token applies to all).
+
+    ``symbol_id`` / ``token_id`` may be an ``OuterRef``, so a caller can fold the check into its own
+    query (``order_validate`` does, with ``Exists``).
+    """
     scope = Q()
     if kind == FreezeKind.TRADE:
         scope = Q(symbol__isnull=True) | Q(symbol_id=symbol_id)
     elif kind == FreezeKind.WITHDRAW:
         scope = Q(token__isnull=True) | Q(token_id=token_id)
-    return UserFreeze.objects.filter(scope, user=user, kind=kind, is_active=True).exists()
+    return UserFreeze.objects.filter(scope, user=user, kind=kind, is_active=True)
+
+
+def user_is_frozen(*, user: User, kind: str, symbol_id: str | None = None, token_id: str | None = None) -> bool:
+    """Whether an active freeze of ``kind`` applies (a freeze without symbol/token applies to all)."""
+    return user_freezes_applying(user=user, kind=kind, symbol_id=symbol_id, token_id=token_id).exists()
 
 
 def user_get_by_uid(*, uid: int, organization_id: int | None = None) -> User | None:
@@ -43,7 +55,7 @@ def organization_resolve(*, organization_id: int | None) -> Organization:
     else:
         organization = Organization.objects.filter(pk=organization_id, is_active=True).first()
     if organization is None:
-        raise NotFound("Unknown organization")
+        raise NotFound(_("Unknown organization"))
     return organization
 
 
@@ -62,7 +74,7 @@ def invitees(
     elif level == 2:
         queryset = User.objects.filter(invited_by__invited_by=user)
     else:
-        raise InvalidParameter("level must be 1 or 2")
+        raise InvalidParameter(_("level must be 1 or 2"))
     return page_by_id(queryset, from_id=from_id, to_id=to_id, limit=limit)
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.services import organization_open_system_accounts, user_open_accounts
 from apps.core.errors import Conflict, InvalidParameter, NotAuthenticated, NotFound
@@ -17,7 +18,7 @@ from apps.events.services import event_emit
 from apps.users.models import CodePurpose, Favorite, FreezeKind, Organization, SecurityRecord, User, UserFreeze
 from apps.users.security import Factors, second_factor_check, security_record
 from apps.users.selectors import user_find_by_contact
-from apps.users.verification import code_check, code_consume, code_send, is_email, target_normalize
+from apps.users.verification import code_check, code_consume, code_send, contact_name, is_email, target_normalize
 
 UID_MIN = 10**15
 UID_MAX = 10**16 - 1
@@ -26,13 +27,13 @@ UID_MAX = 10**16 - 1
 def organization_create(*, name: str) -> Organization:
     name = name.strip()
     if not name:
-        raise InvalidParameter("Organization name is required")
+        raise InvalidParameter(_("Organization name is required"))
     with transaction.atomic():
         try:
             with transaction.atomic():
                 organization = Organization.objects.create(name=name)
         except IntegrityError:
-            raise Conflict(f"An organization named {name!r} already exists") from None
+            raise Conflict(_("An organization named %(name)r already exists") % {"name": name}) from None
         organization_open_system_accounts(organization=organization)
     return organization
 
@@ -62,14 +63,14 @@ def user_create(
     email = email.strip().lower()
     phone = phone.strip()
     if not email and not phone:
-        raise InvalidParameter("An email or a phone number is required")
+        raise InvalidParameter(_("An email or a phone number is required"))
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            raise InvalidParameter(f"Invalid email address: {email!r}") from None
+            raise InvalidParameter(_("Invalid email address: %(email)r") % {"email": email}) from None
     if not 0 <= kyc_level <= 3:
-        raise InvalidParameter("kyc_level must be 0–3")
+        raise InvalidParameter(_("kyc_level must be 0–3"))
     if password is not None:
         try:
             validate_password(password)
@@ -77,10 +78,10 @@ def user_create(
             raise InvalidParameter("; ".join(exc.messages)) from None
     with transaction.atomic():
         if email and User.objects.filter(organization=organization, email=email).exists():
-            raise Conflict("This email is already registered")
+            raise Conflict(_("This email is already registered"))
         if phone and User.objects.filter(organization=organization, phone=phone).exists():
-            raise Conflict("This phone number is already registered")
-        for _ in range(5):
+            raise Conflict(_("This phone number is already registered"))
+        for _attempt in range(5):
             uid = _new_uid()
             try:
                 with transaction.atomic():
@@ -103,9 +104,9 @@ def user_create(
                 break
             except IntegrityError as exc:
                 if not any(name in str(exc) for name in ("uid", "username", "invite_code")):
-                    raise Conflict("This email or phone number is already registered") from None
+                    raise Conflict(_("This email or phone number is already registered")) from None
         else:  # pragma: no cover - five 1-in-10^15 collisions in a row
-            raise Conflict("Could not allocate a user id")
+            raise Conflict(_("Could not allocate a user id"))
         user_open_accounts(user=user)
         event_emit(
             type="user.register",
@@ -128,10 +129,10 @@ def user_register(
     if invite_code:
         inviter = User.objects.filter(organization=organization, invite_code=invite_code.strip().upper()).first()
         if inviter is None:
-            raise InvalidParameter("Unknown invite code")
+            raise InvalidParameter(_("Unknown invite code"))
     email, phone = (target, "") if is_email(target) else ("", target)
     if User.objects.filter(organization=organization, **({"email": email} if email else {"phone": phone})).exists():
-        raise Conflict("This email or phone number is already registered")
+        raise Conflict(_("This email or phone number is already registered"))
     try:
         validate_password(password)
     except ValidationError as exc:
@@ -151,7 +152,7 @@ def user_register(
 
 def user_language_set(*, user: User, language: str) -> User:
     if language not in dict(settings.LANGUAGES):
-        raise InvalidParameter(f"Unsupported language: {language!r}")
+        raise InvalidParameter(_("Unsupported language: %(language)r") % {"language": language})
     user.language = language
     user.save(update_fields=["language"])
     return user
@@ -163,8 +164,8 @@ def favorite_add(*, user: User, symbol_id: str) -> Favorite:
     assert user.organization_id is not None
     symbol = symbols_offered(organization_id=user.organization_id).filter(pk=symbol_id.upper()).first()
     if symbol is None:
-        raise NotFound(f"Unknown symbol: {symbol_id}")
-    favorite, _ = Favorite.objects.get_or_create(user=user, symbol=symbol)
+        raise NotFound(_("Unknown symbol: %(symbol)s") % {"symbol": symbol_id})
+    favorite, _created = Favorite.objects.get_or_create(user=user, symbol=symbol)
     return favorite
 
 
@@ -178,15 +179,15 @@ def user_close(*, user: User, password: str, factors: Factors) -> None:
     from apps.trading.models import OPEN_STATUSES, Order
 
     if not user.check_password(password):
-        raise InvalidParameter("The password is wrong")
+        raise InvalidParameter(_("The password is wrong"))
     codes = second_factor_check(user=user, factors=factors)
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)  # see apps.core.locks
         if Order.objects.filter(user=locked, status__in=OPEN_STATUSES).exists():
-            raise Conflict("Cancel your open orders before closing the account")
+            raise Conflict(_("Cancel your open orders before closing the account"))
         nonzero = Balance.objects.filter(account__user=locked).exclude(available=0, hold=0, lockup=0)
         if nonzero.exists():
-            raise Conflict("Withdraw or transfer all balances before closing the account")
+            raise Conflict(_("Withdraw or transfer all balances before closing the account"))
         for row in codes:
             code_consume(row)
         locked.is_active = False
@@ -199,7 +200,7 @@ def user_close(*, user: User, password: str, factors: Factors) -> None:
 def user_kyc_level_set(*, user: User, level: int, acting_user: User | None = None) -> User:
     """The one place ``User.kyc_level`` changes (KYC approval calls it inside its transaction)."""
     if not 0 <= level <= 3:
-        raise InvalidParameter("kyc_level must be 0–3")
+        raise InvalidParameter(_("kyc_level must be 0–3"))
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(kyc_level=level)
         user.kyc_level = level
@@ -223,13 +224,13 @@ def user_freeze(
     ``acting_user=None`` is an Org API key of the user's organization, authorized by its surface.
     """
     if kind not in FreezeKind.values:
-        raise InvalidParameter(f"Unknown freeze kind: {kind!r}")
+        raise InvalidParameter(_("Unknown freeze kind: %(kind)r") % {"kind": kind})
     if not reason.strip():
-        raise InvalidParameter("A reason is required")
+        raise InvalidParameter(_("A reason is required"))
     if symbol_id and kind != FreezeKind.TRADE:
-        raise InvalidParameter("Only trade freezes take a symbol")
+        raise InvalidParameter(_("Only trade freezes take a symbol"))
     if token_id and kind != FreezeKind.WITHDRAW:
-        raise InvalidParameter("Only withdrawal freezes take a token")
+        raise InvalidParameter(_("Only withdrawal freezes take a token"))
     with transaction.atomic():
         freeze = UserFreeze.objects.create(
             user=user,
@@ -253,13 +254,13 @@ def user_freeze(
 
 def user_freeze_lift(*, freeze: UserFreeze, acting_user: User | None, reason: str) -> UserFreeze:
     if not reason.strip():
-        raise InvalidParameter("A reason is required")
+        raise InvalidParameter(_("A reason is required"))
     with transaction.atomic():
         lifted = UserFreeze.objects.filter(pk=freeze.pk, is_active=True).update(
             is_active=False, lifted_at=timezone.now(), lifted_by=acting_user, lift_reason=reason.strip()
         )
         if lifted != 1:
-            raise Conflict("This freeze is not active")
+            raise Conflict(_("This freeze is not active"))
         freeze.refresh_from_db()
         security_record(
             user=freeze.user, action="unfreeze", acting_user=acting_user, kind=freeze.kind, reason=reason.strip()
@@ -282,27 +283,29 @@ def code_request(
         if user is None:
             raise NotAuthenticated()
         if channel not in ("email", "sms"):
-            raise InvalidParameter("channel must be email or sms")
+            raise InvalidParameter(_("channel must be email or sms"))
         own = user.email if channel == "email" else user.phone
         if not own:
-            raise InvalidParameter(f"No {'email' if channel == 'email' else 'phone'} is bound")
+            raise InvalidParameter(
+                _("No %(field)s is bound") % {"field": contact_name("email" if channel == "email" else "phone")}
+            )
         code_send(organization=organization, target=own, purpose=purpose)
         return own
     target = target_normalize(target)
     taken = user_find_by_contact(organization_id=organization.pk, target=target) is not None
     if purpose == CodePurpose.REGISTER:
         if taken:
-            raise Conflict("This email or phone number is already registered")
+            raise Conflict(_("This email or phone number is already registered"))
     elif purpose == CodePurpose.BIND:
         if user is None:
             raise NotAuthenticated()
         if taken:
-            raise Conflict("This email or phone number is already registered")
+            raise Conflict(_("This email or phone number is already registered"))
     elif purpose == CodePurpose.RESET_PASSWORD:
         if not taken:
             return target
     else:
-        raise InvalidParameter(f"Unknown purpose: {purpose!r}")
+        raise InvalidParameter(_("Unknown purpose: %(purpose)r") % {"purpose": purpose})
     code_send(organization=organization, target=target, purpose=purpose)
     return target
 
@@ -322,21 +325,23 @@ def organization_settings_update(*, organization: Organization, **changes: objec
 
     unknown = sorted(set(changes) - set(ORGANIZATION_SETTINGS))
     if unknown:
-        raise InvalidParameter(f"Unknown setting: {', '.join(unknown)}")
+        raise InvalidParameter(_("Unknown setting: %(names)s") % {"names": ", ".join(unknown)})
     with transaction.atomic():
-        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        locked = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)  # apps.core.locks
         for name, value in changes.items():
             if name in ("withdraw_auto_approve_threshold", "withdraw_dual_approval_threshold"):
                 if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-                    raise InvalidParameter(f"{name} must be a non-negative amount")
+                    raise InvalidParameter(_("%(name)s must be a non-negative amount") % {"name": name})
             elif name == "trading_kyc_level":
                 if not isinstance(value, int) or not 0 <= value <= 3:
-                    raise InvalidParameter("trading_kyc_level must be 0–3")
+                    raise InvalidParameter(_("trading_kyc_level must be 0–3"))
             elif not isinstance(value, bool):
-                raise InvalidParameter(f"{name} must be true or false")
+                raise InvalidParameter(_("%(name)s must be true or false") % {"name": name})
             setattr(locked, name, value)
         if locked.withdraw_dual_approval_threshold < locked.withdraw_auto_approve_threshold:
-            raise InvalidParameter("withdraw_dual_approval_threshold must not be below withdraw_auto_approve_threshold")
+            raise InvalidParameter(
+                _("withdraw_dual_approval_threshold must not be below withdraw_auto_approve_threshold")
+            )
         if changes:
             locked.save(update_fields=list(changes))
     return locked
@@ -369,17 +374,19 @@ def user_update_by_organization(
         if value:
             value = target_normalize(value)
             if (field == "email") != is_email(value):
-                raise InvalidParameter(f"Not a valid {field}: {value!r}")
+                raise InvalidParameter(
+                    _("Not a valid %(field)s: %(value)r") % {"field": contact_name(field), "value": value}
+                )
             if field == "email":
                 try:
                     validate_email(value)
                 except ValidationError:
-                    raise InvalidParameter(f"Invalid email address: {value!r}") from None
+                    raise InvalidParameter(_("Invalid email address: %(email)r") % {"email": value}) from None
         if value == getattr(user, field):
             continue
         changes[field] = value
     if not (changes.get("email", user.email) or changes.get("phone", user.phone)):
-        raise InvalidParameter("A user keeps an email or a phone number")
+        raise InvalidParameter(_("A user keeps an email or a phone number"))
     if password is not None:
         try:
             validate_password(password, user)
@@ -388,7 +395,7 @@ def user_update_by_organization(
     if fund_password is not None:
         fund_password_validate(user=user, password=fund_password)
     if language is not None and language not in dict(settings.LANGUAGES):
-        raise InvalidParameter(f"Unsupported language: {language!r}")
+        raise InvalidParameter(_("Unsupported language: %(language)r") % {"language": language})
     with transaction.atomic():
         for field, value in changes.items():
             current = getattr(user, field)
@@ -397,7 +404,7 @@ def user_update_by_organization(
                 with transaction.atomic():
                     user.save(update_fields=[field])
             except IntegrityError:
-                raise Conflict(f"This {field} is already registered") from None
+                raise Conflict(_("This %(field)s is already registered") % {"field": contact_name(field)}) from None
             action = f"{field}_unbind" if not value else (f"{field}_change" if current else f"{field}_bind")
             security_record(user=user, action=action, by_organization=True)
         if password is not None:

@@ -24,6 +24,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.core.errors import CodeCooldown, CodeInvalid, InvalidParameter
 from apps.users.models import CodePurpose, Organization, VerificationCode
@@ -33,18 +35,27 @@ from apps.users.sms import sms_send
 def target_normalize(target: str) -> str:
     target = (target or "").strip()
     if not target:
-        raise InvalidParameter("An email or phone number is required")
+        raise InvalidParameter(_("An email or phone number is required"))
     if "@" in target:
         return target.lower()
     phone = target.replace(" ", "").replace("-", "")
     digits = phone[1:] if phone.startswith("+") else phone
     if not digits.isdigit() or not 5 <= len(digits) <= 20:
-        raise InvalidParameter(f"Invalid phone number: {target!r}")
+        raise InvalidParameter(_("Invalid phone number: %(target)r") % {"target": target})
     return phone
 
 
 def is_email(target: str) -> bool:
     return "@" in target
+
+
+def contact_name(field: str) -> str:
+    """``email`` / ``phone`` as a word of the active language, for messages that name the field."""
+    if field == "email":
+        return pgettext("contact field", "email")
+    if field == "phone":
+        return pgettext("contact field", "phone")
+    return field
 
 
 def _hash(*, organization_id: int, target: str, purpose: str, code: str) -> str:
@@ -64,7 +75,7 @@ def _latest(*, organization_id: int, target: str, purpose: str) -> VerificationC
 def code_send(*, organization: Organization, target: str, purpose: str) -> VerificationCode:
     """Create a code for ``target`` and deliver it after commit (cooldown between sends)."""
     if purpose not in CodePurpose.values:
-        raise InvalidParameter(f"Unknown purpose: {purpose!r}")
+        raise InvalidParameter(_("Unknown purpose: %(purpose)r") % {"purpose": purpose})
     target = target_normalize(target)
     now = timezone.now()
     with transaction.atomic():
@@ -72,7 +83,10 @@ def code_send(*, organization: Organization, target: str, purpose: str) -> Verif
         if previous is not None:
             wait = previous.created_at + timedelta(seconds=settings.VERIFICATION_CODE_RESEND_SECONDS) - now
             if wait.total_seconds() > 0:
-                raise CodeCooldown(f"Wait {int(wait.total_seconds()) + 1} seconds before asking for another code")
+                raise CodeCooldown(
+                    _("Wait %(seconds)s seconds before asking for another code")
+                    % {"seconds": int(wait.total_seconds()) + 1}
+                )
         # The previous code dies with the new one: only the latest can be used.
         VerificationCode.objects.filter(
             organization=organization, target=target, purpose=purpose, used_at__isnull=True

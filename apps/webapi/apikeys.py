@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -32,7 +33,7 @@ class ApiKeyOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
 def _own_key(request: Request, key_id: int) -> ApiKey:
     api_key = ApiKey.objects.filter(pk=key_id, user=current_user(request)).first()
     if api_key is None:
-        raise NotFound("API key not found")
+        raise NotFound(_("API key not found"))
     return api_key
 
 

@@ -15,6 +15,7 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -70,7 +71,7 @@ class AnonymousApi(APIView):
         try:
             return organization_resolve(organization_id=int(str(raw)))
         except (TypeError, ValueError):
-            raise InvalidParameter("org_id must be an integer") from None
+            raise InvalidParameter(_("org_id must be an integer")) from None
 
 
 def _logged_in(user: Any) -> User | None:
@@ -220,7 +221,7 @@ class CodeStatusApi(AnonymousApi):
         organization = self.organization(request)
         purpose = request.query_params.get("purpose", "")
         if purpose not in CodePurpose.values:
-            raise InvalidParameter("Unknown purpose")
+            raise InvalidParameter(_("Unknown purpose"))
         target = _code_target(request, request.query_params.get("target", ""), request.query_params.get("channel", ""))
         status = code_status(organization_id=organization.pk, target=target, purpose=purpose)
         return Response(CodeStatusSerializer(status).data)
@@ -300,10 +301,10 @@ class LoginTotpApi(AnonymousApi):
         pending = request.session.get(PENDING_KEY)
         if not pending or time.time() - pending["at"] > PENDING_SECONDS or pending["tries"] >= PENDING_TRIES:
             request.session.pop(PENDING_KEY, None)
-            raise SecondFactorRequired("Log in with your password first")
+            raise SecondFactorRequired(_("Log in with your password first"))
         user = User.objects.filter(pk=pending["user_id"], is_active=True).first()
         if user is None:
-            raise SecondFactorRequired("Log in with your password first")
+            raise SecondFactorRequired(_("Log in with your password first"))
         pending["tries"] += 1
         request.session[PENDING_KEY] = pending
         login_services.login_totp_check(request=request._request, user=user, code=data.validated_data["code"])

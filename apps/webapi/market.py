@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
@@ -31,17 +32,17 @@ class PublicApi(APIView):
             try:
                 return int(raw)
             except ValueError:
-                raise InvalidParameter("org_id must be an integer") from None
+                raise InvalidParameter(_("org_id must be an integer")) from None
         first = Organization.objects.order_by("pk").values_list("pk", flat=True).first()
         return first or 0
 
     def symbol(self, request: Request) -> Symbol:
         symbol_id = (request.query_params.get("symbol") or "").upper()
         if not symbol_id:
-            raise InvalidParameter("symbol is required")
+            raise InvalidParameter(_("symbol is required"))
         symbol = symbols_offered(organization_id=self.organization_id(request)).filter(pk=symbol_id).first()
         if symbol is None:
-            raise UnknownSymbol(f"Unknown symbol: {symbol_id}")
+            raise UnknownSymbol(_("Unknown symbol: %(symbol)s") % {"symbol": symbol_id})
         return symbol
 
     def int_param(self, request: Request, name: str, default: int | None = None) -> int | None:
@@ -51,7 +52,7 @@ class PublicApi(APIView):
         try:
             return int(value)
         except ValueError:
-            raise InvalidParameter(f"{name} must be an integer") from None
+            raise InvalidParameter(_("%(name)s must be an integer") % {"name": name}) from None
 
 
 SYMBOL = OpenApiParameter("symbol", str, required=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework.request import Request
 
 from apps.core.errors import InvalidParameter
@@ -15,4 +16,4 @@ def query_int(request: Request, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise InvalidParameter(f"{name} must be an integer") from None
+        raise InvalidParameter(_("%(name)s must be an integer") % {"name": name}) from None

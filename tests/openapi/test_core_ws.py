@@ -163,3 +163,36 @@ def test_client_messages_keep_the_connection_alive():
         return alive
 
     assert run(scenario)
+
+
+class RecordingSocket(EchoSocket):
+    async def open(self) -> None:
+        await self.join("batch-test")
+
+    async def market_message(self, message: dict[str, Any]) -> None:
+        await self.send_json({"market": message["n"]})
+
+    async def event_message(self, message: dict[str, Any]) -> None:
+        await self.send_json({"event": message["n"]})
+
+
+def test_a_batch_message_is_handled_as_its_inner_messages_in_order():
+    from channels.layers import get_channel_layer
+
+    async def scenario() -> list[Any]:
+        ws = WebsocketCommunicator(RecordingSocket.as_asgi(), "/ws")
+        connected, _ = await ws.connect()
+        assert connected
+        inner = [
+            {"type": "market.message", "n": 1},
+            {"type": "unknown.message", "n": 2},  # no handler: skipped, the rest still arrive
+            {"type": "event.message", "n": 3},
+            {"type": "market.message", "n": 4},
+        ]
+        await get_channel_layer().group_send("batch-test", {"type": "batch.message", "messages": inner})
+        out = [await ws.receive_json_from() for _ in range(3)]
+        assert await ws.receive_nothing(timeout=0.1)
+        await ws.disconnect()
+        return out
+
+    assert run(scenario) == [{"market": 1}, {"event": 3}, {"market": 4}]

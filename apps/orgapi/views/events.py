@@ -16,6 +16,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -49,9 +50,11 @@ def _int(params: Params, name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidParameter(f"{name} must be an integer") from None
+        raise InvalidParameter(_("%(name)s must be an integer") % {"name": name}) from None
     if not low <= value <= high:
-        raise InvalidParameter(f"{name} must be between {low} and {high}")
+        raise InvalidParameter(
+            _("%(name)s must be between %(low)s and %(high)s") % {"name": name, "low": low, "high": high}
+        )
     return value
 
 
@@ -150,7 +153,7 @@ class WebhookApi(OrgApiView):
         webhook = webhooks_of(organization_id=self.organization.pk).filter(pk=webhook_id).first()
         if webhook is None:
             self.audit_foreign("webhook", webhook_id, selectors.webhook_owner(webhook_id))
-            raise NotFound("Webhook does not exist")
+            raise NotFound(_("Webhook does not exist"))
         return webhook
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404, HttpRequest
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,7 +48,7 @@ def sniff_picture(data: bytes) -> tuple[str, str]:
             return content_type, suffix
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", "webp"
-    raise InvalidParameter("Only PNG, JPEG, GIF and WebP images are accepted")
+    raise InvalidParameter(_("Only PNG, JPEG, GIF and WebP images are accepted"))
 
 
 def sniff_file(data: bytes, name: str) -> tuple[str, str]:
@@ -58,7 +59,7 @@ def sniff_file(data: bytes, name: str) -> tuple[str, str]:
         # apk, ipa and zip are all zip archives: the name tells which one it is meant to be.
         suffix = suffix if suffix in ARCHIVES else "zip"
         return ARCHIVES[suffix], suffix
-    raise InvalidParameter("Only apk, ipa, zip and PDF files are accepted")
+    raise InvalidParameter(_("Only apk, ipa, zip and PDF files are accepted"))
 
 
 class UploadApi(OrgApiView):
@@ -71,10 +72,10 @@ class UploadApi(OrgApiView):
     def post(self, request: Request) -> Response:
         data = self.input()
         if not is_multipart(request._request) or "file" not in request._request.FILES:
-            raise InvalidParameter("Send the file as a multipart part named 'file'")
+            raise InvalidParameter(_("Send the file as a multipart part named 'file'"))
         upload: UploadedFile = request._request.FILES["file"]  # type: ignore[assignment]
         if upload.size is None or upload.size > self.max_bytes():
-            raise InvalidParameter(f"The file is larger than {self.max_bytes()} bytes")
+            raise InvalidParameter(_("The file is larger than %(max_bytes)s bytes") % {"max_bytes": self.max_bytes()})
         content = upload.read()
         digest = hashlib.sha256(content).hexdigest()
         name = (upload.name or "")[:255]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -66,9 +67,9 @@ class AirdropApi(OrgApiView):
         if data.get("uid"):
             rows.append({"uid": data["uid"], "amount": data.get("amount", "")})
         if not rows:
-            raise InvalidParameter("rows (or uid and amount) are required")
+            raise InvalidParameter(_("rows (or uid and amount) are required"))
         if len(rows) > AIRDROP_ROWS_MAX:
-            raise InvalidParameter(f"At most {AIRDROP_ROWS_MAX} rows")
+            raise InvalidParameter(_("At most %(max)s rows") % {"max": AIRDROP_ROWS_MAX})
         for row in rows:
             text = str(row.get("uid", "")).strip()
             if text.isdigit():

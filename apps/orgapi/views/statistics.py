@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -56,11 +57,11 @@ class StatisticsApi(OrgApiView):
         interval = INTERVALS[data["interval"]]
         start, end = ms_to_datetime(data["start_time"]), ms_to_datetime(data["end_time"])
         if end <= start:
-            raise InvalidParameter("end_time must be after start_time")
+            raise InvalidParameter(_("end_time must be after start_time"))
         if interval != "1d" and end - start > SHORT_RANGE:
             raise time_range_too_long()
         if interval == "1d" and end - start > DAY_RANGE:
-            raise InvalidParameter("Daily statistics cover at most 366 days")
+            raise InvalidParameter(_("Daily statistics cover at most 366 days"))
         return interval, start, end
 
 

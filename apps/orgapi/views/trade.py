@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -124,7 +125,7 @@ class CancelOrderApi(OrgApiView):
     def write(self, data: dict[str, Any]) -> Any:
         user = self.user(data["uid"])
         if not data.get("order_id") and not data.get("order_client_order_id"):
-            raise InvalidParameter("order_id or order_client_order_id is required")
+            raise InvalidParameter(_("order_id or order_client_order_id is required"))
         try:
             order = order_cancel(
                 user=user, order_id=data.get("order_id"), client_order_id=data.get("order_client_order_id")

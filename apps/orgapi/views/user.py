@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -111,7 +112,7 @@ class RegisterUserApi(OrgApiView):
                 organization=self.organization, invite_code=data["invite_code"].strip().upper()
             ).first()
             if inviter is None:
-                raise InvalidParameter("Unknown invite code")
+                raise InvalidParameter(_("Unknown invite code"))
         phone = target_normalize(data["phone"]) if data["phone"] else ""
         user = user_create(
             organization=self.organization,
@@ -285,7 +286,7 @@ class UpdateKycInfoApi(OrgApiView):
             files = self.request._request.FILES
             for kind in files:
                 if kind not in DocumentKind.values:
-                    raise InvalidParameter(f"Unknown document part {kind!r}")
+                    raise InvalidParameter(_("Unknown document part %(kind)r") % {"kind": kind})
                 documents.append(Upload(kind=kind, file=files[kind]))  # type: ignore[arg-type]
         application = kyc_application_submit(
             user=user,
@@ -438,7 +439,7 @@ class VerifyKycApi(OrgApiView):
         user = self.user(data["uid"])
         application = selectors.kyc_application_pending(user=user)
         if application is None:
-            raise Conflict("No KYC application of this user is waiting for review")
+            raise Conflict(_("No KYC application of this user is waiting for review"))
         if data["passed"]:
             application = kyc_application_approve(application=application, acting_user=None)
         else:
@@ -482,7 +483,7 @@ class UpdateFavoriteApi(OrgApiView):
         )
         unknown = [s for s in wanted if s not in offered]
         if unknown:
-            raise InvalidParameter(f"Unknown symbol: {', '.join(unknown)}")
+            raise InvalidParameter(_("Unknown symbol: %(symbol)s") % {"symbol": ", ".join(unknown)})
         current = {f.symbol_id for f in favorites(user=user)}
         for symbol_id in current - set(wanted):
             favorite_remove(user=user, symbol_id=symbol_id)

@@ -1,0 +1,77 @@
+"""Fan-out to the channel layer: one message per group per batch (apps.core.ws "Batches").
+
+Each test runs in one event loop (channels-redis keeps receive buffers per loop); the publishing
+code runs through ``database_sync_to_async`` in that loop, as in tests/openapi/wsutil.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from apps.events.delivery import deliver, user_group
+from apps.events.models import OutboxEvent
+from apps.events.services import event_emit
+from apps.market.services import market_group, market_publish
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def _listen(group: str) -> str:
+    channel = await get_channel_layer().new_channel()
+    await get_channel_layer().group_add(group, channel)
+    return channel
+
+
+async def _drain(channel: str) -> list[dict[str, Any]]:
+    messages = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(get_channel_layer().receive(channel), timeout=0.3))
+        except TimeoutError:
+            return messages
+
+
+def test_a_matching_batch_reaches_each_subscriber_as_one_message_in_order():
+    async def scenario() -> list[dict[str, Any]]:
+        channel = await _listen(market_group("BTCUSDT"))
+        trades = [("trade", {"id": 1}), ("trade", {"id": 2}), ("depth", {"seq_id": 9})]
+        await database_sync_to_async(market_publish)(symbol_id="BTCUSDT", messages=trades)
+        return await _drain(channel)
+
+    [message] = async_to_sync(scenario)()
+    assert message["type"] == "batch.message"
+    assert [(m["type"], m["topic"], m["data"]) for m in message["messages"]] == [
+        ("market.message", "trade", {"id": 1}),
+        ("market.message", "trade", {"id": 2}),
+        ("market.message", "depth", {"seq_id": 9}),
+    ]
+
+
+def test_one_delivery_sends_each_user_one_message_with_their_events_in_order(org, make_user):
+    alice, bob = make_user(), make_user()
+    ids = [
+        event_emit(type="order.update", organization_id=org.pk, user=user, payload={"n": n}).pk
+        for n, user in enumerate([alice, bob, alice, alice])
+    ]
+    # Deliver again as if for the first time (event_emit's own delivery ran at its commit).
+    OutboxEvent.objects.filter(pk__in=ids).update(delivered_at=None, org_seq=None)
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+        alice_channel = await _listen(user_group(alice.uid))
+        bob_channel = await _listen(user_group(bob.uid))
+        delivered = await database_sync_to_async(deliver)(ids)
+        return await _drain(alice_channel), await _drain(bob_channel), delivered
+
+    alice_messages, bob_messages, delivered = async_to_sync(scenario)()
+    assert delivered == 4
+    [alice_message] = alice_messages
+    [bob_message] = bob_messages
+    assert alice_message["type"] == "batch.message"
+    assert [m["data"]["n"] for m in alice_message["messages"]] == [0, 2, 3]
+    assert bob_message["type"] == "event.message" and bob_message["data"] == {"n": 1}
