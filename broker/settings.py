@@ -153,6 +153,7 @@ AUTH_USER_MODEL = "users.User"
 
 # --- redis: cache, channel layer, celery ---------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+CHANNEL_PREFIX = env.str("CHANNEL_PREFIX", default="asgi")  # channel layer keys and broadcast channels
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -168,7 +169,7 @@ if REDIS_URL:
             # slow client must not lose a burst; batches keep the count low, apps.core.ws).
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
+                "prefix": CHANNEL_PREFIX,
                 "capacity": env.int("CHANNEL_CAPACITY", default=1000),
             },
         }

@@ -293,7 +293,7 @@ class PublicSocket(JsonWebsocket):
     async def subscribe(self, subscription: Subscription) -> None:
         self.subscriptions[subscription.key] = subscription
         if subscription.symbol is not None and subscription.biz == "market":
-            await self.join(market_group(subscription.symbol.pk))
+            await self.join_broadcast(market_group(subscription.symbol.pk))
         await self.send_json(self.answer(subscription, "sub"), compress=subscription.zip)
         if subscription.type in BOOK_TYPES:
             assert subscription.symbol is not None
@@ -308,7 +308,7 @@ class PublicSocket(JsonWebsocket):
         if symbol is not None and subscription.biz == "market":
             still = any(s.symbol is not None and s.symbol.pk == symbol.pk for s in self.market_subscriptions())
             if not still:
-                await self.leave(market_group(symbol.pk))
+                await self.leave_broadcast(market_group(symbol.pk))
         await self.send_json(self.answer(subscription, "unsub"), compress=subscription.zip)
 
     async def request(self, subscription: Subscription, content: dict[str, Any]) -> None:

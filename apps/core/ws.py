@@ -17,8 +17,9 @@ surface only writes what its spec says about topics and frames:
 * **gzip / binary frames**: ``send_json(..., compress=True)`` (or ``self.compress = True`` for the
   whole connection) sends the JSON gzip-compressed in a binary frame, as the BHEX ``binary`` and
   BGE ``zip`` options ask. Client frames may be text or (UTF-8, optionally gzip) binary.
-* **Groups** joined with ``join()`` are left automatically when the socket goes away; background
-  tasks are cancelled with it.
+* **Groups** joined with ``join()`` (channel layer) and broadcast groups joined with
+  ``join_broadcast()`` (market data, ``apps.core.broadcast``) are left automatically when the socket
+  goes away; background tasks are cancelled with it.
 * **Batches**: a channel-layer message ``{"type": "batch.message", "messages": [...]}`` is handled
   as its inner messages, in order, each by its own handler. Publishers send one batch per group
   (a matching batch's trades and depth, a delivery's events of one user) instead of one message
@@ -57,6 +58,9 @@ from typing import Any, ClassVar
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from apps.core.broadcast import hub as broadcast_hub
+from apps.core.broadcast import uses_pubsub
+
 logger = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
@@ -88,6 +92,44 @@ def json_dumps(content: Any) -> str:
     return json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
+class _MergedReceive:
+    """An ASGI ``receive`` that returns whichever comes first: the next event of the connection or
+    the next message of ``inbox``; a pending read of the other is kept for the next call."""
+
+    def __init__(self, receive: Any, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        self.receive = receive
+        self.inbox = inbox
+        self.pending: asyncio.Future[Any] | None = None
+        self.carried: list[dict[str, Any]] = []
+
+    async def __call__(self) -> Any:
+        if self.carried:
+            return self.carried.pop(0)
+        if not self.inbox.empty():
+            return self.inbox.get_nowait()
+        if self.pending is None:
+            self.pending = asyncio.ensure_future(self.receive())
+        getter = asyncio.ensure_future(self.inbox.get())
+        try:
+            await asyncio.wait({self.pending, getter}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            getter.cancel()
+            raise
+        if self.pending.done():
+            event = self.pending.result()
+            self.pending = None
+            if getter.done() and not getter.cancelled():
+                self.carried.append(getter.result())
+            else:
+                getter.cancel()
+            return event
+        return getter.result()
+
+    def close(self) -> None:
+        if self.pending is not None and not self.pending.done():
+            self.pending.cancel()
+
+
 class JsonWebsocket(AsyncWebsocketConsumer):
     max_messages_per_second: ClassVar[int] = 50
     ping_interval: ClassVar[float | None] = None  # seconds between server pings (None: the server never pings)
@@ -107,6 +149,8 @@ class JsonWebsocket(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.joined: set[str] = set()
+        self.broadcasts: set[str] = set()
+        self.broadcast_inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.closed = False
         self.connected_at = time.monotonic()
         self.last_seen = self.connected_at
@@ -116,10 +160,19 @@ class JsonWebsocket(AsyncWebsocketConsumer):
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Broadcast messages join the client's frames in one stream, so the consumer handles them one
+        # at a time, in arrival order, like channel-layer messages (a push never overtakes the
+        # subscribe that asked for it, nor follows a handled unsubscribe).
+        merged = _MergedReceive(receive, self.broadcast_inbox)
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, merged, send)
         finally:
+            merged.close()
             self._cancel_tasks()
+
+    def broadcast_received(self, message: dict[str, Any]) -> None:
+        """A broadcast group's message (``apps.core.broadcast.BroadcastHub``): handled in turn."""
+        self.broadcast_inbox.put_nowait(message)
 
     async def connect(self) -> None:
         # open() runs before the handshake completes, so groups are joined by the time the client
@@ -151,9 +204,7 @@ class JsonWebsocket(AsyncWebsocketConsumer):
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closed = True
         self._cancel_tasks()
-        for group in sorted(self.joined):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.joined.clear()
+        await self.leave_all()
         await super().websocket_disconnect(message)
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
@@ -186,6 +237,32 @@ class JsonWebsocket(AsyncWebsocketConsumer):
             handler = getattr(self, str(inner.get("type", "")).replace(".", "_"), None)
             if handler is not None and inner.get("type") != "batch.message":
                 await handler(inner)
+
+    async def join_broadcast(self, name: str) -> None:
+        """Join a broadcast group (market data; apps.core.broadcast): its messages arrive as
+        ``batch_message`` calls, fanned out once per process."""
+        if name in self.broadcasts:
+            return
+        if uses_pubsub():
+            await broadcast_hub().add(name, self)
+        else:
+            await self.channel_layer.group_add(name, self.channel_name)
+        self.broadcasts.add(name)
+
+    async def leave_broadcast(self, name: str) -> None:
+        if name not in self.broadcasts:
+            return
+        self.broadcasts.discard(name)
+        if uses_pubsub():
+            await broadcast_hub().discard(name, self)
+        else:
+            await self.channel_layer.group_discard(name, self.channel_name)
+
+    async def leave_all(self) -> None:
+        for group in sorted(self.joined):
+            await self.leave(group)
+        for name in sorted(self.broadcasts):
+            await self.leave_broadcast(name)
 
     async def join(self, group: str) -> None:
         if group not in self.joined:

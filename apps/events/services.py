@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -16,6 +18,8 @@ from apps.users.models import User
 
 if TYPE_CHECKING:
     from apps.accounts.models import Balance
+
+logger = logging.getLogger(__name__)
 
 
 def event_emit(
@@ -98,7 +102,34 @@ def balances_changed_emit(*, transaction_id: int, kind: str, balances: Sequence[
     events_emit_many(events)
 
 
-def _queue_delivery(ids: list[int]) -> None:
-    from apps.events.tasks import deliver_events
+DELIVERY_QUEUED_KEY = "events-delivery-queued"
+DELIVERY_QUEUED_TTL_S = 2
 
-    deliver_events.delay(ids)
+
+def _queue_delivery(ids: list[int]) -> None:
+    """After commit: deliver ``ids``. In-process (embedded mode, tests) at once; with workers, one
+    ``deliver_pending`` task at a time takes every undelivered event in id order.
+
+    A task per transaction made the notifications worker run a delivery (locks, feed numbering,
+    fan-out) per order placement; under load its queue grew by seconds. Now the first commit sets a
+    cache mark and publishes, the others see the mark; the task clears it before it reads, so an
+    event committed after that read queues a new task. The mark expires after two seconds and the
+    sweeper re-sends anything older than 30; a cache or broker failure here is logged, not raised
+    (the events are committed).
+    """
+    from celery import current_app
+
+    from apps.events.tasks import deliver_events, deliver_pending
+
+    if current_app.conf.task_always_eager:
+        deliver_events.delay(ids)
+        return
+    try:
+        if not cache.add(DELIVERY_QUEUED_KEY, 1, timeout=DELIVERY_QUEUED_TTL_S):
+            return
+    except Exception:
+        logger.warning("delivery mark unavailable; publishing anyway", exc_info=True)
+    try:
+        deliver_pending.delay()
+    except Exception:
+        logger.exception("could not queue event delivery; the sweeper will")

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q
 
+from apps.core.broadcast import broadcast_publish
 from apps.core.money import fmt
 from apps.market.intervals import MINUTE, bucket_start
 from apps.market.models import INTERVALS, Kline
@@ -155,19 +154,13 @@ def market_group(symbol_id: str) -> str:
 
 def market_publish(*, symbol_id: str, messages: list[tuple[str, Any]]) -> None:
     """Fan out ``(topic, data)`` messages, in order, to the symbol's websocket subscribers (after commit)."""
-    layer = get_channel_layer()
-    if layer is None or not messages:
+    if not messages:
         return
-    group = market_group(symbol_id)
-
-    # One channel-layer message for the whole batch (apps.core.ws "Batches").
+    # One message for the whole batch (apps.core.ws "Batches"), published once for every process
+    # (apps.core.broadcast).
     batch = [{"type": "market.message", "topic": topic, "symbol": symbol_id, "data": data} for topic, data in messages]
-
-    async def send_all() -> None:
-        await layer.group_send(group, {"type": "batch.message", "messages": batch})
-
     try:
-        async_to_sync(send_all)()
+        broadcast_publish(market_group(symbol_id), {"type": "batch.message", "messages": batch})
     except Exception:  # market data fan-out must never break settlement that already committed
         logger.exception("market fan-out failed for %s", symbol_id)
 

@@ -222,8 +222,7 @@ class MarketSocket(JsonWebsocket):
         if event not in ("sub", "cancel", "cancel_all"):
             raise WsError("-10002", "Invalid event")
         if event == "cancel_all":
-            for group in sorted(self.joined):
-                await self.leave(group)
+            await self.leave_all()
             self.subscriptions.clear()
             await self.acknowledge(content, None)
             return
@@ -278,7 +277,7 @@ class MarketSocket(JsonWebsocket):
         return WsError("-100010", "Invalid Symbols!")
 
     async def subscribe(self, sub: Subscription, request: dict[str, Any]) -> None:
-        await self.join(market_group(sub.symbol.pk))
+        await self.join_broadcast(market_group(sub.symbol.pk))
         self.subscriptions[sub.key] = sub
         await self.acknowledge(request, sub.symbol.pk)
         await self.send_data(sub, await database_sync_to_async(self.snapshot)(sub), first=True)
@@ -286,7 +285,7 @@ class MarketSocket(JsonWebsocket):
     async def cancel(self, sub: Subscription, request: dict[str, Any]) -> None:
         self.subscriptions.pop(sub.key, None)
         if not any(s.symbol.pk == sub.symbol.pk for s in self.subscriptions.values()):
-            await self.leave(market_group(sub.symbol.pk))
+            await self.leave_broadcast(market_group(sub.symbol.pk))
         await self.acknowledge(request, sub.symbol.pk)
 
     def snapshot(self, sub: Subscription) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Fan-out to the channel layer: one message per group per batch (apps.core.ws "Batches").
+"""Fan-out: one message per group per batch (apps.core.ws "Batches"); market data through broadcast
+groups (apps.core.broadcast: Redis pub/sub with workers, the in-memory channel layer without).
 
 Each test runs in one event loop (channels-redis keeps receive buffers per loop); the publishing
 code runs through ``database_sync_to_async`` in that loop, as in tests/openapi/wsutil.py.
@@ -13,7 +14,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 
+from apps.core.ws import JsonWebsocket
 from apps.events.delivery import deliver, user_group
 from apps.events.models import OutboxEvent
 from apps.events.services import event_emit
@@ -37,20 +40,59 @@ async def _drain(channel: str) -> list[dict[str, Any]]:
             return messages
 
 
-def test_a_matching_batch_reaches_each_subscriber_as_one_message_in_order():
-    async def scenario() -> list[dict[str, Any]]:
-        channel = await _listen(market_group("BTCUSDT"))
-        trades = [("trade", {"id": 1}), ("trade", {"id": 2}), ("depth", {"seq_id": 9})]
-        await database_sync_to_async(market_publish)(symbol_id="BTCUSDT", messages=trades)
-        return await _drain(channel)
+def test_a_matching_batch_is_published_once_as_one_message_in_order(monkeypatch):
+    from apps.market import services
 
-    [message] = async_to_sync(scenario)()
+    published: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(services, "broadcast_publish", lambda name, message: published.append((name, message)))
+    trades = [("trade", {"id": 1}), ("trade", {"id": 2}), ("depth", {"seq_id": 9})]
+    market_publish(symbol_id="BTCUSDT", messages=trades)
+    [(name, message)] = published
+    assert name == market_group("BTCUSDT")
     assert message["type"] == "batch.message"
     assert [(m["type"], m["topic"], m["data"]) for m in message["messages"]] == [
         ("market.message", "trade", {"id": 1}),
         ("market.message", "trade", {"id": 2}),
         ("market.message", "depth", {"seq_id": 9}),
     ]
+
+
+class MarketRecorder(JsonWebsocket):
+    async def open(self) -> None:
+        await self.join_broadcast(market_group("BTCUSDT"))
+
+    async def handle(self, content: dict[str, Any]) -> None:
+        if content.get("leave"):
+            await self.leave_broadcast(market_group("BTCUSDT"))
+            await self.send_json({"left": True})
+
+    async def market_message(self, message: dict[str, Any]) -> None:
+        await self.send_json({"topic": message["topic"], "data": message["data"]})
+
+
+def test_every_subscriber_of_a_process_gets_the_batch_and_a_leaver_stops_getting_it():
+    trades = [("trade", {"id": 1}), ("depth", {"seq_id": 9})]
+
+    async def scenario() -> tuple[list[Any], list[Any], bool]:
+        sockets = [WebsocketCommunicator(MarketRecorder.as_asgi(), "/ws") for _ in range(3)]
+        for ws in sockets:
+            assert (await ws.connect())[0]
+        await database_sync_to_async(market_publish)(symbol_id="BTCUSDT", messages=trades)
+        received = [[await ws.receive_json_from(timeout=3) for _ in trades] for ws in sockets]
+        await sockets[0].send_json_to({"leave": True})
+        assert await sockets[0].receive_json_from() == {"left": True}
+        await database_sync_to_async(market_publish)(symbol_id="BTCUSDT", messages=trades[:1])
+        after = [await ws.receive_json_from(timeout=3) for ws in sockets[1:]]
+        quiet = await sockets[0].receive_nothing(timeout=0.3)
+        for ws in sockets:
+            await ws.disconnect()
+        return received, after, quiet
+
+    received, after, quiet = async_to_sync(scenario)()
+    expected = [{"topic": "trade", "data": {"id": 1}}, {"topic": "depth", "data": {"seq_id": 9}}]
+    assert received == [expected, expected, expected]
+    assert after == [expected[0], expected[0]]
+    assert quiet
 
 
 def test_one_delivery_sends_each_user_one_message_with_their_events_in_order(org, make_user):

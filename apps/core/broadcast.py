@@ -1,0 +1,136 @@
+"""Broadcast groups: one-to-many websocket pushes (market data) fanned out once per process.
+
+A channel-layer group delivers a copy of every message to every member's own channel, and each
+consumer then reads it back from Redis with a round trip of its own. With hundreds of market
+subscribers in one daphne process that is hundreds of round trips per matching batch, done one at a
+time by channels-redis' receive loop: under load the pushes fell tens of seconds behind
+(bench/load.py, docs/benchmarks.md). A broadcast group instead costs one Redis ``PUBLISH`` per
+message: each daphne process holds one ``SUBSCRIBE`` per group that any of its consumers joined
+(``BroadcastHub``, one per event loop) and hands the message to those consumers in memory, each
+in turn with its own client frames (``JsonWebsocket.broadcast_received``).
+
+The message is what ``JsonWebsocket.batch_message`` takes (``{"type": "batch.message", "messages":
+[...]}``), JSON-encoded. Redis pub/sub keeps nothing for a subscriber that is away, so a process
+that loses its Redis connection misses what is published until it has subscribed again (it
+retries every half second); market data tolerates that (every depth push is a full snapshot), the
+private channels do not use it (they stay on the channel layer, fed from the outbox).
+
+Without Redis (the embedded mode) a broadcast group is an ordinary channel-layer group of the
+in-memory layer, in the one process there is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from typing import Any, Protocol
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class Member(Protocol):
+    def broadcast_received(self, message: dict[str, Any]) -> None: ...
+
+
+def uses_pubsub() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def _redis_channel(name: str) -> str:
+    return f"{settings.CHANNEL_PREFIX}:broadcast:{name}"
+
+
+_publisher: Any = None
+
+
+def broadcast_publish(name: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to every member of broadcast group ``name`` (from synchronous code)."""
+    global _publisher
+    if not uses_pubsub():
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(name, message)
+        return
+    if _publisher is None:
+        import redis
+
+        _publisher = redis.Redis.from_url(settings.REDIS_URL)
+    _publisher.publish(_redis_channel(name), json.dumps(message, separators=(",", ":")))
+
+
+class BroadcastHub:
+    """This event loop's subscriptions: group name → the local consumers that joined it."""
+
+    def __init__(self) -> None:
+        import redis.asyncio
+
+        self.redis = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.members: dict[str, set[Member]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def add(self, name: str, member: Member) -> None:
+        members = self.members.setdefault(name, set())
+        if not members:
+            await self.pubsub.subscribe(_redis_channel(name))
+        members.add(member)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._listen())
+
+    async def discard(self, name: str, member: Member) -> None:
+        members = self.members.get(name)
+        if not members or member not in members:
+            return
+        members.discard(member)
+        if not members:
+            del self.members[name]
+            try:
+                await self.pubsub.unsubscribe(_redis_channel(name))
+            except Exception:  # a dropped connection forgot it anyway; _listen resubscribes only members
+                logger.warning("broadcast unsubscribe of %s failed", name, exc_info=True)
+
+    async def _listen(self) -> None:
+        prefix = _redis_channel("")
+        while self.members:
+            try:
+                message = await self.pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("broadcast subscription lost; resubscribing", exc_info=True)
+                await asyncio.sleep(0.5)
+                await self._resubscribe()
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            name = message["channel"].decode()[len(prefix) :]
+            payload = json.loads(message["data"])
+            for member in list(self.members.get(name, ())):
+                member.broadcast_received(payload)  # the consumer handles it in turn (apps.core.ws)
+
+    async def _resubscribe(self) -> None:
+        try:
+            await self.pubsub.reset()
+            self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            if self.members:
+                await self.pubsub.subscribe(*(_redis_channel(name) for name in self.members))
+        except Exception:
+            logger.warning("broadcast resubscribe failed; retrying", exc_info=True)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BroadcastHub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> BroadcastHub:
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = BroadcastHub()
+    return found
