@@ -56,6 +56,7 @@ from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.core.broadcast import hub as broadcast_hub
@@ -169,6 +170,19 @@ class JsonWebsocket(AsyncWebsocketConsumer):
         finally:
             merged.close()
             self._cancel_tasks()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its per-message ``close_old_connections``.
+
+        Channels runs that through the process's one thread-sensitive sync thread before every
+        message, so 500 subscribers' pushes queued behind each other and behind every database call
+        of the process (30 s behind under load, docs/benchmarks.md). Handlers here reach the database
+        only through ``database_sync_to_async``, which closes stale connections around each call.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     def broadcast_received(self, message: dict[str, Any]) -> None:
         """A broadcast group's message (``apps.core.broadcast.BroadcastHub``): handled in turn."""
