@@ -151,6 +151,7 @@ class JsonWebsocket(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.joined: set[str] = set()
         self.broadcasts: set[str] = set()
+        self.in_batch = False  # handling the messages of a batch.message (the batch ends with its depth)
         self.broadcast_inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.closed = False
         self.connected_at = time.monotonic()
@@ -247,10 +248,14 @@ class JsonWebsocket(AsyncWebsocketConsumer):
 
     # --- groups ---------------------------------------------------------------------------------
     async def batch_message(self, message: dict[str, Any]) -> None:
-        for inner in message.get("messages") or []:
-            handler = getattr(self, str(inner.get("type", "")).replace(".", "_"), None)
-            if handler is not None and inner.get("type") != "batch.message":
-                await handler(inner)
+        self.in_batch = True
+        try:
+            for inner in message.get("messages") or []:
+                handler = getattr(self, str(inner.get("type", "")).replace(".", "_"), None)
+                if handler is not None and inner.get("type") != "batch.message":
+                    await handler(inner)
+        finally:
+            self.in_batch = False
 
     async def join_broadcast(self, name: str) -> None:
         """Join a broadcast group (market data; apps.core.broadcast): its messages arrive as

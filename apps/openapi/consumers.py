@@ -320,7 +320,8 @@ class MarketSocket(JsonWebsocket):
             if self.subscribed(symbol, "trade"):
                 pending = self.pending_trades.setdefault(symbol, [])
                 pending.append(_trade_row(data))
-                if len(pending) == 1:
+                # A batch ends with its depth, which flushes; a lone trade message gets a timer.
+                if len(pending) == 1 and not self.in_batch:
                     self.spawn(self._flush_trades_later(symbol))
         elif topic == "depth" and isinstance(data, dict):
             # The depth snapshot closes each published batch: flush its trades, then the book,

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from apps.accounts.models import AccountType, Balance
 from apps.accounts.reconcile import reconcile
@@ -286,23 +283,27 @@ def test_market_data_klines_ticker_depth(traders, place, btcusdt):
     assert market.depth(symbol=btcusdt)["asks"] == depth["asks"]
 
 
-def test_trades_are_published_to_the_market_group_after_commit(traders, place):
+def test_trades_are_published_to_the_market_group_after_commit(traders, place, monkeypatch):
+    from django.db import connection
+
+    from apps.market import services as market_services
+
     alice, bob = traders
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)("market.BTCUSDT", channel)
+    published: list[tuple[str, dict, bool]] = []
+
+    def record(name: str, message: dict) -> None:
+        published.append((name, message, connection.in_atomic_block))
+
+    monkeypatch.setattr(market_services, "broadcast_publish", record)
     place(alice, "sell", price="100", quantity="1")
     place(bob, "buy", price="100", quantity="1")
-
-    async def receive_three():
-        # one event loop for all receives: channels-redis buffers per loop
-        return [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(3)]
-
-    received = async_to_sync(receive_three)()
-    topics = [m["topic"] for m in received]
-    assert topics == ["depth", "trade", "depth"]
-    assert received[1]["data"]["price"] == "100" and received[1]["data"]["qty"] == "1"
-    assert received[2]["data"]["asks"] == []
+    assert [name for name, _, _ in published] == ["market.BTCUSDT", "market.BTCUSDT"]
+    assert not any(in_transaction for _, _, in_transaction in published)  # after commit
+    batches = [[(m["type"], m["topic"]) for m in message["messages"]] for _, message, _ in published]
+    assert batches == [[("market.message", "depth")], [("market.message", "trade"), ("market.message", "depth")]]
+    trade, depth = published[1][1]["messages"]
+    assert trade["data"]["price"] == "100" and trade["data"]["qty"] == "1"
+    assert depth["data"]["asks"] == []
 
 
 def test_place_and_cancel_in_one_batch(traders, place, bal):
