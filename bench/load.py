@@ -50,6 +50,7 @@ SYMBOL = "BTCUSDT"
 MID = Decimal("100.00")
 TICK = Decimal("0.01")
 TRON = "T" + "L" * 33  # a syntactically valid TRC20 address for the address book
+KEY_SENDS_PER_SECOND = 9  # per API key and clock second; the server allows 10
 MAX_INFLIGHT = 8  # per API key: beyond this the client is saturated and skips (and counts) a send
 
 
@@ -148,6 +149,7 @@ class Figures:
         self.stream_frames = 0
         self.skipped = 0  # sends not made because the trader already had MAX_INFLIGHT requests waiting
         self.settle_s = 0.0
+        self.held_for_key_limit = 0  # sends delayed to the next second by KEY_SENDS_PER_SECOND
 
     def error(self, kind: str, sample: str) -> None:
         if not self.errors[kind]:
@@ -165,6 +167,8 @@ class Trader:
         self.seq = 0
         self.listen_key = ""
         self.inflight = 0
+        self.window = 0  # the clock second of the sends counted in window_sends
+        self.window_sends = 0
 
     async def call(self, session: Any, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any, float]:
         from yarl import URL
@@ -299,7 +303,7 @@ def pending_work() -> int:
         connection.close()
 
 
-async def settle(progress: Any, limit: float, quiet: float = 3.0) -> float:
+async def settle(progress: Any, limit: float, quiet: float = 10.0) -> float:
     """Wait until the matching worker and event delivery have drained, then until ``progress()``
     (messages received) has not moved for ``quiet`` seconds; at most ``limit`` seconds in all.
     Late messages are then counted as delivered late, not as lost."""
@@ -339,10 +343,15 @@ async def drive(
         for trader in traders:
             await trader.open_stream(session)
         stop = asyncio.Event()
+        # The market subscribers use the last websocket process; with more than one, the user
+        # streams use the others, so private pushes do not queue behind market fan-out.
+        stream_ports = ws_ports[:-1] or ws_ports
         readies = [asyncio.Event() for _ in traders]
         readers = [
-            asyncio.create_task(t.read_stream(session, f"ws://127.0.0.1:{ws_ports[i % len(ws_ports)]}", stop, r))
-            for i, (t, r) in enumerate(zip(traders, readies, strict=True))
+            asyncio.create_task(
+                t.read_stream(session, f"ws://127.0.0.1:{stream_ports[i % len(stream_ports)]}", stop, ready)
+            )
+            for i, (t, ready) in enumerate(zip(traders, readies, strict=True))
         ]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
 
@@ -362,6 +371,16 @@ async def drive(
                     job = trader.withdraw(session)
                 else:
                     job = trader.place(session)
+                # As a well-behaved bot does: at most KEY_SENDS_PER_SECOND sends in a clock second (the
+                # server counts 10 per key and second; a Poisson stream would burst past it).
+                window = int(time.time())
+                if window != trader.window:
+                    trader.window, trader.window_sends = window, 0
+                if trader.window_sends >= KEY_SENDS_PER_SECOND:
+                    figures.held_for_key_limit += 1
+                    await asyncio.sleep(window + 1 - time.time())
+                    trader.window, trader.window_sends = int(time.time()), 0
+                trader.window_sends += 1
                 if trader.inflight >= MAX_INFLIGHT:
                     job.close()
                     figures.skipped += 1
@@ -541,7 +560,11 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--web", type=int, default=2, help="daphne processes for REST (users spread across them)")
     parser.add_argument(
-        "--ws", type=int, default=1, help="daphne processes for the websocket clients only (0: they use the REST ones)"
+        "--ws",
+        type=int,
+        default=1,
+        help="daphne processes for websocket clients only (0: they use the REST ones; 2+: market subscribers on "
+        "the last, user streams on the others)",
     )
     parser.add_argument("--settle", type=float, default=90.0, help="at most this long for late messages after the load")
     parser.add_argument("--deposit-every", type=float, default=0.5, help="seconds between simulated deposits")
@@ -652,6 +675,7 @@ def main() -> None:
             "orders_per_s": round(figures.placed / elapsed, 1),
             "requests_per_s": round((figures.placed + figures.cancels + figures.cancel_rejected) / elapsed, 1),
             "sends_skipped_client_saturated": figures.skipped,
+            "sends_held_for_key_limit": figures.held_for_key_limit,
             "place_ack_ms": summary(figures.ack_ms),
             "cancel_ack_ms": summary(figures.cancel_ms),
             "cancels": figures.cancels,

@@ -191,6 +191,7 @@ def _login(*, key: str, ip: str, signature: str, timestamp: str) -> User:
 
 # --- the public service -------------------------------------------------------------------------
 class PublicSocket(JsonWebsocket):
+    uses_channel_layer = False  # market data only: broadcast groups (PrivateSocket turns it back on)
     ping_interval: ClassVar[float | None] = 10.0
     idle_timeout: ClassVar[float | None] = 30.0  # seconds without a pong before the server closes
     book_push_interval: ClassVar[float] = 0.5  # order books: at most one push per this many seconds …
@@ -435,6 +436,8 @@ class PublicSocket(JsonWebsocket):
 class PrivateSocket(PublicSocket):
     """The private service: ``login`` first, then ``assets`` / ``orders`` (biz ``exchange``); the
     public market channels are served here too."""
+
+    uses_channel_layer = True  # the user's events come through the channel layer
 
     biz_names: ClassVar[tuple[str, ...]] = ("market", "exchange")
 

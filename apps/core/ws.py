@@ -64,6 +64,7 @@ from apps.core.broadcast import uses_pubsub
 
 logger = logging.getLogger(__name__)
 
+NO_CHANNEL_LAYER = "no-channel-layer"  # an alias no setting defines
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008  # refused: bad credentials, unknown listen key …
 CLOSE_RATE_LIMITED = 4029
@@ -146,6 +147,10 @@ class JsonWebsocket(AsyncWebsocketConsumer):
     }
 
     compress: bool = False  # gzip every frame of this connection (binary frames)
+    # False for sockets that only join broadcast groups (market data): with Redis they then have no
+    # channel-layer channel of their own, i.e. no blocking Redis read per connection (500 of them
+    # timed out under load and took their sockets down).
+    uses_channel_layer: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,6 +170,8 @@ class JsonWebsocket(AsyncWebsocketConsumer):
         # Broadcast messages join the client's frames in one stream, so the consumer handles them one
         # at a time, in arrival order, like channel-layer messages (a push never overtakes the
         # subscribe that asked for it, nor follows a handled unsubscribe).
+        if not self.uses_channel_layer and uses_pubsub():
+            self.channel_layer_alias = NO_CHANNEL_LAYER  # get_channel_layer() answers None
         merged = _MergedReceive(receive, self.broadcast_inbox)
         try:
             await super().__call__(scope, merged, send)

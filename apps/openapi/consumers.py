@@ -174,6 +174,8 @@ class Subscription:
 class MarketSocket(JsonWebsocket):
     """``/openapi/quote/ws/v1``; ``MarketSocketV2`` below changes only the frame shapes."""
 
+    uses_channel_layer = False  # market data only: broadcast groups
+
     version = 1
     idle_timeout = 300.0  # reference: a client that sends nothing for 5 minutes is disconnected
     error_codes = {
