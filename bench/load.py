@@ -157,6 +157,16 @@ class Figures:
         self.errors[kind] += 1
 
 
+async def close_on(stop: asyncio.Event, ws: Any) -> None:
+    """Close ``ws`` once ``stop`` is set; its reader then sees the close and returns.
+
+    Readers wait on ``ws.receive()`` without a timeout: with ``asyncio.wait_for`` (Python 3.11) a
+    frame that arrives as the timeout fires is dropped, which under load counted as lost messages.
+    """
+    await stop.wait()
+    await ws.close()
+
+
 class Trader:
     def __init__(self, person: dict[str, Any], base_url: str, figures: Figures, rng: random.Random) -> None:
         self.person = person
@@ -256,14 +266,14 @@ class Trader:
         url = f"{ws_base}/openapi/ws/{self.listen_key}"
         async with session.ws_connect(url, heartbeat=None, origin=ws_base.replace("ws", "http", 1)) as ws:
             ready.set()
-            while not stop.is_set():
-                try:
-                    message = await asyncio.wait_for(ws.receive(), timeout=0.5)
-                except TimeoutError:
-                    continue
+            closer = asyncio.create_task(close_on(stop, ws))
+            while True:
+                message = await ws.receive()  # no timeout: cancelling a receive can drop its frame
                 if message.type.name != "TEXT":
                     if message.type.name in ("CLOSE", "CLOSED", "ERROR"):
-                        self.figures.error("private stream closed", str(message.data))
+                        if not stop.is_set():
+                            self.figures.error("private stream closed", str(message.data))
+                        closer.cancel()
                         return
                     continue
                 received = now_ms()
@@ -482,13 +492,12 @@ async def subscribers(port: int, count: int, after_trade_id: int) -> dict[str, A
         async with session.ws_connect(url, heartbeat=None, origin=f"http://127.0.0.1:{port}") as ws:
             await ws.send_str(json.dumps({"symbol": SYMBOL, "topic": "trade", "event": "sub", "params": {}}))
             first = True
-            while not stop.is_set():
-                try:
-                    message = await asyncio.wait_for(ws.receive(), timeout=0.5)
-                except TimeoutError:
-                    continue
+            closer = asyncio.create_task(close_on(stop, ws))
+            while True:
+                message = await ws.receive()  # no timeout: cancelling a receive can drop its frame
                 if message.type.name != "TEXT":
                     if message.type.name in ("CLOSE", "CLOSED", "ERROR"):
+                        closer.cancel()
                         return
                     continue
                 received = now_ms()
