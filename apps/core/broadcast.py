@@ -116,11 +116,14 @@ class BroadcastHub:
                 member.broadcast_received(payload)  # the consumer handles it in turn (apps.core.ws)
 
     async def _resubscribe(self) -> None:
+        """A new subscription on a new connection; the broken one is left to be collected (closing it
+        can wait on the very connection that failed)."""
         try:
-            await self.pubsub.reset()
             self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             if self.members:
-                await self.pubsub.subscribe(*(_redis_channel(name) for name in self.members))
+                await asyncio.wait_for(
+                    self.pubsub.subscribe(*(_redis_channel(name) for name in self.members)), timeout=5
+                )
         except Exception:
             logger.warning("broadcast resubscribe failed; retrying", exc_info=True)
 

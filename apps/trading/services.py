@@ -22,7 +22,6 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from apps.accounts.ledger import Leg, ledger_post
@@ -431,9 +430,9 @@ def order_cancel(
     """Request a cancel. Idempotent: a second request for the same order changes nothing."""
     order = order_get(user=user, order_id=order_id, client_order_id=client_order_id)
     if not order.is_open:
-        raise CancelRejected(gettext("Order is already %(status)s") % {"status": order.status})
+        raise CancelRejected(_("Order is already %(status)s") % {"status": order.status})
     with transaction.atomic():
-        _, created = _cancel_command(order, reason)
+        _command, created = _cancel_command(order, reason)
         if created:
             symbol_pk = order.symbol_id
             transaction.on_commit(lambda: queue_match(symbol_pk))

@@ -117,3 +117,41 @@ def test_one_delivery_sends_each_user_one_message_with_their_events_in_order(org
     assert alice_message["type"] == "batch.message"
     assert [m["data"]["n"] for m in alice_message["messages"]] == [0, 2, 3]
     assert bob_message["type"] == "event.message" and bob_message["data"] == {"n": 1}
+
+
+class MarketOnlyRecorder(MarketRecorder):
+    uses_channel_layer = False
+
+    async def handle(self, content: dict[str, Any]) -> None:
+        if content.get("drop"):
+            from apps.core.broadcast import hub
+
+            await hub().pubsub.connection.disconnect()  # as when Redis drops the subscription
+            await self.send_json({"dropped": True})
+        elif content.get("layer"):
+            await self.send_json({"channel_layer": self.channel_layer is not None})
+
+
+def test_with_redis_a_market_only_socket_has_no_channel_and_survives_a_dropped_subscription(redis_service):
+    trades = [("trade", {"id": 1})]
+
+    async def scenario() -> tuple[Any, Any]:
+        ws = WebsocketCommunicator(MarketOnlyRecorder.as_asgi(), "/ws")
+        assert (await ws.connect())[0]
+        await ws.send_json_to({"layer": True})
+        layer = await ws.receive_json_from()
+        await ws.send_json_to({"drop": True})
+        assert await ws.receive_json_from() == {"dropped": True}
+        # The hub resubscribes within about half a second; publish until a push gets through.
+        pushed = None
+        for _ in range(20):
+            await database_sync_to_async(market_publish)(symbol_id="BTCUSDT", messages=trades)
+            if not await ws.receive_nothing(timeout=0.5):  # (a receive timeout would end the app)
+                pushed = await ws.receive_json_from()
+                break
+        await ws.disconnect()
+        return layer, pushed
+
+    layer, pushed = async_to_sync(scenario)()
+    assert layer == {"channel_layer": False}
+    assert pushed == {"topic": "trade", "data": {"id": 1}}
