@@ -165,12 +165,19 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # capacity: messages a consumer's channel holds before channels-redis drops new ones (a
-            # slow client must not lose a burst; batches keep the count low, apps.core.ws).
+            # capacity: messages a channel holds before channels-redis drops new ones, silently for a
+            # group_send (it logs "over capacity" at INFO). Every consumer of one daphne process shares
+            # one Redis key ("specific.<process>!"), so that key's capacity is the whole process's
+            # backlog: at 1,000 it dropped a third of the private fill reports of a process running
+            # behind under load (docs/benchmarks.md, "System load" 7.). Messages still expire after
+            # `expiry` seconds; a consumer's own in-process buffer keeps `capacity` (batches keep
+            # the count low, apps.core.ws).
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": CHANNEL_PREFIX,
                 "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+                "channel_capacity": {"specific.*": env.int("PROCESS_CHANNEL_CAPACITY", default=100_000)},
+                "expiry": env.int("CHANNEL_EXPIRY", default=60),
             },
         }
     }
@@ -255,7 +262,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # "N of M channels over capacity in group …": a dropped private message must show in the logs
+        "channels_redis": {"level": "INFO"},
+    },
 }
 
 # Demo market maker started by `make run` (see apps/trading/management/commands/run_market_maker.py).
