@@ -35,7 +35,7 @@ class UserRecorder(JsonWebsocket):
         await self.send_json({"id": message["id"]})
 
 
-def test_a_backlog_larger_than_the_old_capacity_reaches_every_user_stream(redis_service):
+def test_a_backlog_larger_than_the_old_capacity_reaches_every_user_stream(redis_service: str) -> None:
     layer = get_channel_layer()
     assert type(layer).__name__ == "RedisChannelLayer"
     assert layer.get_capacity("specific.abc!def") > USERS * DELIVERIES > 1000
