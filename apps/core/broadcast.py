@@ -7,7 +7,14 @@ time by channels-redis' receive loop: under load the pushes fell tens of seconds
 (bench/load.py, docs/benchmarks.md). A broadcast group instead costs one Redis ``PUBLISH`` per
 message: each daphne process holds one ``SUBSCRIBE`` per group that any of its consumers joined
 (``BroadcastHub``, one per event loop) and hands the message to those consumers in memory, each
-in turn with its own client frames (``JsonWebsocket.broadcast_received``).
+in turn with its own client frames (``JsonWebsocket.broadcast_push``: an idle consumer handles it
+at once in the hub's task, a busy one queues it).
+
+Messages that arrived while the hub was still handing out an earlier one are handed out together:
+one batch per group, their messages in order, where a message marked ``"snapshot": true`` is
+dropped if a later one of the same type, symbol and topic follows (a depth push is a full book).
+So a process that falls behind sends fewer, larger frames instead of falling further behind, and
+a process that keeps up pays no waiting at all (no timer).
 
 The message is what ``JsonWebsocket.batch_message`` takes (``{"type": "batch.message", "messages":
 [...]}``), JSON-encoded. Redis pub/sub keeps nothing for a subscriber that is away, so a process
@@ -34,7 +41,33 @@ logger = logging.getLogger(__name__)
 
 
 class Member(Protocol):
-    def broadcast_received(self, message: dict[str, Any]) -> None: ...
+    async def broadcast_push(self, message: dict[str, Any]) -> None: ...
+
+
+DRAIN_LIMIT = 200  # messages read before handing out what has arrived
+YIELD_EVERY = 64  # members served before letting the process's other tasks run
+
+
+def _superseded_key(message: dict[str, Any]) -> tuple[Any, ...] | None:
+    if not message.get("snapshot"):
+        return None
+    return message.get("type"), message.get("symbol"), message.get("topic")
+
+
+def merge_batches(payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Broadcast messages of one group that arrived together, as one batch (see the module doc)."""
+    if len(payloads) == 1:
+        return payloads[0]
+    messages: list[dict[str, Any]] = []
+    for payload in payloads:
+        messages.extend(payload.get("messages") or [] if payload.get("type") == "batch.message" else [payload])
+    last: dict[tuple[Any, ...], int] = {}
+    for index, message in enumerate(messages):
+        key = _superseded_key(message)
+        if key is not None:
+            last[key] = index
+    kept = [m for i, m in enumerate(messages) if (k := _superseded_key(m)) is None or last[k] == i]
+    return {"type": "batch.message", "messages": kept}
 
 
 def uses_pubsub() -> bool:
@@ -75,12 +108,23 @@ class BroadcastHub:
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.members: dict[str, set[Member]] = {}
         self.task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
 
     async def add(self, name: str, member: Member) -> None:
         members = self.members.setdefault(name, set())
-        if not members:
-            await self.pubsub.subscribe(_redis_channel(name))
-        members.add(member)
+        first = not members
+        members.add(member)  # before the await: consumers joining meanwhile do not subscribe again
+        if first:
+            try:
+                async with self.lock:  # one SUBSCRIBE at a time on the subscription's connection
+                    await self.pubsub.subscribe(_redis_channel(name))
+            except Exception:
+                members.discard(member)
+                if members:  # others joined meanwhile: they need the subscription that failed
+                    await self._resubscribe()
+                else:
+                    del self.members[name]
+                raise
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._listen())
 
@@ -92,38 +136,53 @@ class BroadcastHub:
         if not members:
             del self.members[name]
             try:
-                await self.pubsub.unsubscribe(_redis_channel(name))
+                async with self.lock:
+                    await self.pubsub.unsubscribe(_redis_channel(name))
             except Exception:  # a dropped connection forgot it anyway; _listen resubscribes only members
                 logger.warning("broadcast unsubscribe of %s failed", name, exc_info=True)
 
     async def _listen(self) -> None:
         prefix = _redis_channel("")
         while self.members:
+            arrived: list[Any] = []
             try:
                 message = await self.pubsub.get_message(timeout=1.0)
+                # and whatever else is already here: handed out together
+                while message is not None and len(arrived) < DRAIN_LIMIT:
+                    arrived.append(message)
+                    message = await self.pubsub.get_message(timeout=0)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("broadcast subscription lost; resubscribing", exc_info=True)
                 await asyncio.sleep(0.5)
                 await self._resubscribe()
-                continue
-            if message is None or message.get("type") != "message":
-                continue
-            name = message["channel"].decode()[len(prefix) :]
-            payload = json.loads(message["data"])
-            for member in list(self.members.get(name, ())):
-                member.broadcast_received(payload)  # the consumer handles it in turn (apps.core.ws)
+                if not arrived:
+                    continue
+            by_group: dict[str, list[dict[str, Any]]] = {}
+            for message in arrived:
+                if message.get("type") == "message":
+                    name = message["channel"].decode()[len(prefix) :]
+                    by_group.setdefault(name, []).append(json.loads(message["data"]))
+            for name, payloads in by_group.items():
+                await self._hand_out(name, merge_batches(payloads))
+
+    async def _hand_out(self, name: str, payload: dict[str, Any]) -> None:
+        for count, member in enumerate(list(self.members.get(name, ())), start=1):
+            await member.broadcast_push(payload)  # at once if idle, else in turn (apps.core.ws)
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     async def _resubscribe(self) -> None:
         """A new subscription on a new connection; the broken one is left to be collected (closing it
         can wait on the very connection that failed)."""
         try:
-            self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            if self.members:
-                await asyncio.wait_for(
-                    self.pubsub.subscribe(*(_redis_channel(name) for name in self.members)), timeout=5
-                )
+            async with self.lock:
+                self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                if self.members:
+                    await asyncio.wait_for(
+                        self.pubsub.subscribe(*(_redis_channel(name) for name in self.members)), timeout=5
+                    )
         except Exception:
             logger.warning("broadcast resubscribe failed; retrying", exc_info=True)
 

@@ -65,10 +65,13 @@ from apps.core.broadcast import uses_pubsub
 logger = logging.getLogger(__name__)
 
 NO_CHANNEL_LAYER = "no-channel-layer"  # an alias no setting defines
+# Close codes a server may send: 1000 or 3000-4999. Daphne (autobahn) refuses the others, 1008 and
+# 1011 included, by raising in the application, so the client would only ever see daphne's own
+# 1011 after a logged traceback; the private codes below read as the standard ones + 3000.
 CLOSE_NORMAL = 1000
-CLOSE_POLICY = 1008  # refused: bad credentials, unknown listen key …
+CLOSE_POLICY = 4008  # refused: bad credentials, unknown listen key … (1008 + 3000)
 CLOSE_RATE_LIMITED = 4029
-CLOSE_INTERNAL = 1011  # server error: reconnect
+CLOSE_INTERNAL = 4011  # server error: reconnect (1011 + 3000)
 CLOSE_IDLE = 4000
 CLOSE_LIFETIME = 4001
 
@@ -157,7 +160,11 @@ class JsonWebsocket(AsyncWebsocketConsumer):
         self.joined: set[str] = set()
         self.broadcasts: set[str] = set()
         self.in_batch = False  # handling the messages of a batch.message (the batch ends with its depth)
+        # Frames shared by the consumers of a process that handle the same batch (send_json share_key).
+        self.batch_frames: dict[Any, tuple[Any, str | bytes]] | None = None
         self.broadcast_inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.broadcast_backlog = 0  # broadcast messages queued and not yet handled
+        self.turn = asyncio.Lock()  # held while a message is handled: one at a time, in order
         self.closed = False
         self.connected_at = time.monotonic()
         self.last_seen = self.connected_at
@@ -167,9 +174,10 @@ class JsonWebsocket(AsyncWebsocketConsumer):
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # Broadcast messages join the client's frames in one stream, so the consumer handles them one
-        # at a time, in arrival order, like channel-layer messages (a push never overtakes the
-        # subscribe that asked for it, nor follows a handled unsubscribe).
+        # Broadcast messages that find the consumer busy join the client's frames in one stream, so
+        # the consumer handles them one at a time, in arrival order, like channel-layer messages (a
+        # push never overtakes the subscribe that asked for it, nor follows a handled unsubscribe);
+        # an idle consumer is handed them directly (broadcast_push).
         if not self.uses_channel_layer and uses_pubsub():
             self.channel_layer_alias = NO_CHANNEL_LAYER  # get_channel_layer() answers None
         merged = _MergedReceive(receive, self.broadcast_inbox)
@@ -190,11 +198,36 @@ class JsonWebsocket(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        async with self.turn:
+            await handler(message)
 
-    def broadcast_received(self, message: dict[str, Any]) -> None:
-        """A broadcast group's message (``apps.core.broadcast.BroadcastHub``): handled in turn."""
-        self.broadcast_inbox.put_nowait(message)
+    async def broadcast_push(self, message: dict[str, Any]) -> None:
+        """A broadcast group's message (``apps.core.broadcast.BroadcastHub``), handled in turn.
+
+        When the consumer is idle (no message being handled, none queued) the hub's own task handles
+        it at once: no queue, no task switch, no trip through Channels' dispatch loop per consumer
+        (those were a third of a 500-subscriber fan-out, docs/benchmarks.md). Otherwise it is queued
+        behind what came first and the consumer's loop handles it in order.
+        """
+        if self.closed:
+            return
+        if self.broadcast_backlog or self.turn.locked():
+            self.broadcast_backlog += 1
+            self.broadcast_inbox.put_nowait({"type": "broadcast.queued", "message": message})
+            return
+        async with self.turn:
+            try:
+                await self.batch_message(message)
+            except Exception:
+                # the hub's task serves every consumer of the process: one failing must not stop it
+                logger.exception("websocket push failed")
+                await self.close(CLOSE_INTERNAL)
+
+    async def broadcast_queued(self, message: dict[str, Any]) -> None:
+        try:
+            await self.batch_message(message["message"])
+        finally:
+            self.broadcast_backlog -= 1
 
     async def connect(self) -> None:
         # open() runs before the handshake completes, so groups are joined by the time the client
@@ -256,6 +289,10 @@ class JsonWebsocket(AsyncWebsocketConsumer):
     # --- groups ---------------------------------------------------------------------------------
     async def batch_message(self, message: dict[str, Any]) -> None:
         self.in_batch = True
+        # The batch's dict is the same object for every consumer of a process that gets it from a
+        # broadcast group, so frames encoded for one can be reused by the next (send_json share_key).
+        frames = message.get("_frames")
+        self.batch_frames = frames if frames is not None else message.setdefault("_frames", {})
         try:
             for inner in message.get("messages") or []:
                 handler = getattr(self, str(inner.get("type", "")).replace(".", "_"), None)
@@ -263,6 +300,7 @@ class JsonWebsocket(AsyncWebsocketConsumer):
                     await handler(inner)
         finally:
             self.in_batch = False
+            self.batch_frames = None
 
     async def join_broadcast(self, name: str) -> None:
         """Join a broadcast group (market data; apps.core.broadcast): its messages arrive as
@@ -388,14 +426,36 @@ class JsonWebsocket(AsyncWebsocketConsumer):
         raise self.standard_error("invalid_request")
 
     # --- sending --------------------------------------------------------------------------------
-    async def send_json(self, content: Any, *, compress: bool | None = None) -> None:
+    async def send_json(
+        self, content: Any, *, compress: bool | None = None, share_key: tuple[Any, ...] | None = None
+    ) -> None:
+        """Send ``content`` as a JSON frame (gzip-compressed binary with ``compress``).
+
+        Inside a batch, ``share_key`` names the frame for every consumer of the process handling the
+        same batch: the first one encodes it, the others send the same text. The key must determine
+        ``content`` completely (include the identity of the data rows: the batch keeps them alive).
+        """
         if self.closed:
             return
-        text = json_dumps(content)
-        if self.compress if compress is None else compress:
-            await self.send(bytes_data=gzip.compress(text.encode()))
+        compressed = self.compress if compress is None else compress
+        memo = self.batch_frames if share_key is not None else None
+        if memo is not None:
+            key = (share_key, compressed)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = (content, self._encode(content, compressed))
+            frame = found[1]
         else:
-            await self.send(text_data=text)
+            frame = self._encode(content, compressed)
+        if isinstance(frame, bytes):
+            await self.send(bytes_data=frame)
+        else:
+            await self.send(text_data=frame)
+
+    @staticmethod
+    def _encode(content: Any, compressed: bool) -> str | bytes:
+        text = json_dumps(content)
+        return gzip.compress(text.encode()) if compressed else text
 
     def standard_error(self, kind: str) -> WsError:
         code, message = self.error_codes.get(kind) or JsonWebsocket.error_codes[kind]

@@ -152,13 +152,20 @@ def market_group(symbol_id: str) -> str:
     return f"market.{symbol_id}"
 
 
+def _market_message(symbol_id: str, topic: str, data: Any) -> dict[str, Any]:
+    message = {"type": "market.message", "topic": topic, "symbol": symbol_id, "data": data}
+    if topic == "depth":
+        message["snapshot"] = True  # a full book: a later one replaces it (apps.core.broadcast)
+    return message
+
+
 def market_publish(*, symbol_id: str, messages: list[tuple[str, Any]]) -> None:
     """Fan out ``(topic, data)`` messages, in order, to the symbol's websocket subscribers (after commit)."""
     if not messages:
         return
     # One message for the whole batch (apps.core.ws "Batches"), published once for every process
     # (apps.core.broadcast).
-    batch = [{"type": "market.message", "topic": topic, "symbol": symbol_id, "data": data} for topic, data in messages]
+    batch = [_market_message(symbol_id, topic, data) for topic, data in messages]
     try:
         broadcast_publish(market_group(symbol_id), {"type": "batch.message", "messages": batch})
     except Exception:  # market data fan-out must never break settlement that already committed

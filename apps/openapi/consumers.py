@@ -35,7 +35,7 @@ from channels.db import database_sync_to_async
 from apps.accounts.selectors import user_balances
 from apps.apikeys.models import ApiKey
 from apps.core.money import ZERO, fmt
-from apps.core.ws import CLOSE_POLICY, JsonWebsocket, WsError
+from apps.core.ws import CLOSE_POLICY, JsonWebsocket, WsError, json_dumps
 from apps.events.delivery import user_group
 from apps.market import selectors as market
 from apps.market.models import INTERVALS
@@ -151,6 +151,22 @@ def _shared_value(key: tuple[Any, ...], compute: Any) -> Any:
     return _shared[key]
 
 
+def _share_key(
+    socket: JsonWebsocket, sub: Subscription, data: list[dict[str, Any]], first: bool
+) -> tuple[Any, ...] | None:
+    """What makes a pushed frame the same for two consumers (``JsonWebsocket.send_json``): the
+    socket's dialect, the subscription as the client sent it and the very row objects pushed
+    (shared within a batch)."""
+    if first or sub.topic == "diffDepth":  # a snapshot read for this client / a diff from its own book
+        return None
+    try:
+        params = json_dumps(sub.params)
+    except TypeError:
+        return None
+    request_id = json_dumps(sub.request_id)
+    return (type(socket).__qualname__, sub.symbol.pk, sub.topic_name, params, request_id, tuple(map(id, data)))
+
+
 class Subscription:
     def __init__(self, *, symbol: Symbol, topic: str, interval: str | None, request: dict[str, Any]) -> None:
         self.symbol = symbol
@@ -206,7 +222,7 @@ class MarketSocket(JsonWebsocket):
         frame: dict[str, Any] = {"symbol": sub.symbol.pk, "topic": topic, "params": params, "data": data, "f": first}
         if sub.request_id is not None:
             frame["id"] = sub.request_id
-        await self.send_json(frame, compress=sub.binary)
+        await self.send_json(frame, compress=sub.binary, share_key=_share_key(self, sub, data, first))
 
     async def acknowledge(self, request: dict[str, Any], symbol: str | None) -> None:
         """v1 sends no acknowledgement: the first data frame answers a ``sub``."""
@@ -321,7 +337,11 @@ class MarketSocket(JsonWebsocket):
             self.traded.add(symbol)
             if self.subscribed(symbol, "trade"):
                 pending = self.pending_trades.setdefault(symbol, [])
-                pending.append(_trade_row(data))
+                # one row per trade for every consumer of the process (their frames are shared too)
+                row = message.get("_row")
+                if row is None:
+                    row = message["_row"] = _trade_row(data)
+                pending.append(row)
                 # A batch ends with its depth, which flushes; a lone trade message gets a timer.
                 if len(pending) == 1 and not self.in_batch:
                     self.spawn(self._flush_trades_later(symbol))
@@ -345,8 +365,13 @@ class MarketSocket(JsonWebsocket):
                 await self.send_data(sub, trades, first=False)
 
     async def push_depth(self, symbol: str, snapshot: dict[str, Any]) -> None:
-        for sub in self.subscribed(symbol, "depth"):
-            await self.send_data(sub, [_depth_row(snapshot)], first=False)
+        depth = self.subscribed(symbol, "depth")
+        if depth:
+            row = snapshot.get("_row")
+            if row is None:
+                row = snapshot["_row"] = _depth_row(snapshot)
+            for sub in depth:
+                await self.send_data(sub, [row], first=False)
         for sub in self.subscribed(symbol, "diffDepth"):
             old = sub.book or {"bids": [], "asks": []}
             sub.book = snapshot
@@ -403,7 +428,7 @@ class MarketSocketV2(MarketSocket):
             frame: dict[str, Any] = {"topic": sub.topic, "params": params, "data": row, "f": first}
             if sub.request_id is not None:
                 frame["id"] = sub.request_id
-            await self.send_json(frame, compress=sub.binary)
+            await self.send_json(frame, compress=sub.binary, share_key=_share_key(self, sub, [row], first))
 
 
 # --- user data stream ------------------------------------------------------------------------------

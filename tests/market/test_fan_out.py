@@ -8,6 +8,7 @@ code runs through ``database_sync_to_async`` in that loop, as in tests/openapi/w
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -155,3 +156,115 @@ def test_with_redis_a_market_only_socket_has_no_channel_and_survives_a_dropped_s
     layer, pushed = async_to_sync(scenario)()
     assert layer == {"channel_layer": False}
     assert pushed == {"topic": "trade", "data": {"id": 1}}
+
+
+# --- the hub's hand-out (apps.core.broadcast) ---------------------------------------------------
+
+
+def _depth(seq: int) -> dict[str, Any]:
+    return {"type": "market.message", "topic": "depth", "symbol": "BTCUSDT", "data": {"seq": seq}, "snapshot": True}
+
+
+def _trade(n: int, symbol: str = "BTCUSDT") -> dict[str, Any]:
+    return {"type": "market.message", "topic": "trade", "symbol": symbol, "data": {"id": n}}
+
+
+def test_batches_that_arrive_together_merge_in_order_and_a_later_book_replaces_an_earlier_one():
+    from apps.core.broadcast import merge_batches
+
+    first = {"type": "batch.message", "messages": [_trade(1), _depth(1)]}
+    second = {"type": "batch.message", "messages": [_trade(2), _trade(1, "ETHBTC"), _depth(2)]}
+    lone = _trade(3)  # a message published on its own, not as a batch
+    merged = merge_batches([first, second, lone])
+    assert merged["type"] == "batch.message"
+    # every trade kept, in order; only the last depth snapshot of BTCUSDT survives
+    assert merged["messages"] == [_trade(1), _trade(2), _trade(1, "ETHBTC"), _depth(2), _trade(3)]
+    assert merge_batches([first]) is first  # nothing to merge: handed out as it came
+
+
+class HandOutRecorder(JsonWebsocket):
+    """Records itself so the test can push to it as the hub does; a ``slow`` request keeps it busy."""
+
+    uses_channel_layer = False
+    instances: list[HandOutRecorder] = []
+    release: asyncio.Event
+
+    async def open(self) -> None:
+        HandOutRecorder.instances.append(self)
+
+    async def handle(self, content: dict[str, Any]) -> None:
+        if content.get("slow"):
+            await HandOutRecorder.release.wait()
+        await self.send_json({"handled": content})
+
+    async def market_message(self, message: dict[str, Any]) -> None:
+        await self.send_json({"pushed": message["data"]})
+
+
+def test_a_push_is_sent_at_once_to_an_idle_socket_and_waits_its_turn_behind_a_busy_one():
+    async def scenario() -> tuple[Any, ...]:
+        HandOutRecorder.instances = []
+        HandOutRecorder.release = asyncio.Event()
+        ws = WebsocketCommunicator(HandOutRecorder.as_asgi(), "/ws")
+        assert (await ws.connect())[0]
+        [socket] = HandOutRecorder.instances
+        # idle: sent within the hub's own call, nothing queued
+        await socket.broadcast_push({"type": "batch.message", "messages": [_trade(1)]})
+        idle = (socket.broadcast_backlog, await ws.receive_json_from(timeout=1))
+        # busy with a request: the push is queued and goes out after the request's answer
+        await ws.send_json_to({"slow": True})
+        while not socket.turn.locked():
+            await asyncio.sleep(0.01)
+        await socket.broadcast_push({"type": "batch.message", "messages": [_trade(2)]})
+        await socket.broadcast_push({"type": "batch.message", "messages": [_trade(3)]})
+        busy = socket.broadcast_backlog
+        nothing_yet = await ws.receive_nothing(timeout=0.2)
+        HandOutRecorder.release.set()
+        after = [await ws.receive_json_from(timeout=1) for _ in range(3)]
+        # while the backlog drains, a further push joins the queue rather than overtaking it
+        left = socket.broadcast_backlog
+        await ws.disconnect()
+        return idle, busy, nothing_yet, after, left
+
+    idle, busy, nothing_yet, after, left = async_to_sync(scenario)()
+    assert idle == (0, {"pushed": {"id": 1}})
+    assert busy == 2 and nothing_yet
+    assert after == [{"handled": {"slow": True}}, {"pushed": {"id": 2}}, {"pushed": {"id": 3}}]
+    assert left == 0
+
+
+@pytest.fixture
+def market(traders, place):
+    """A book with one trade already done: 0.25 @ 101 (as in tests/openapi/test_ws_market.py)."""
+    alice, bob = traders
+    place(alice, "sell", price="101", quantity="1")
+    place(bob, "buy", price="101", quantity="0.25")
+    return alice, bob
+
+
+def test_sockets_of_a_process_share_the_encoded_frame_of_a_push_but_not_across_dialects(market, place, redis_service):
+    from tests.openapi.wsutil import connect, db, next_frame, send
+
+    _, bob = market
+    request = {"symbol": "BTCUSDT", "topic": "trade", "event": "sub", "params": {"binary": False}}
+
+    async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        v1 = [await connect("/openapi/quote/ws/v1") for _ in range(2)]
+        v2 = await connect("/openapi/quote/ws/v2")
+        for ws in [*v1, v2]:
+            await send(ws, request)
+            await next_frame(ws)  # the snapshot (v2: its acknowledgement first, then the snapshot)
+        await next_frame(v2)
+        await db(place)(bob, "buy", price="101", quantity="0.5")
+        outputs = [await ws.receive_output(timeout=5) for ws in v1]
+        v2_output = await v2.receive_output(timeout=5)
+        for ws in [*v1, v2]:
+            await ws.disconnect()
+        return outputs, v2_output
+
+    (a, b), v2_output = async_to_sync(scenario)()
+    assert a["text"] == b["text"] and a["text"] is b["text"]  # encoded once, sent to both
+    pushed = json.loads(a["text"])
+    assert pushed["topic"] == "trade" and pushed["f"] is False and pushed["data"][0]["q"] == "0.5"
+    v2_frame = json.loads(v2_output["text"])
+    assert v2_output["text"] != a["text"] and isinstance(v2_frame["data"], dict)  # v2: one object per frame

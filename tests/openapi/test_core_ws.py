@@ -86,7 +86,7 @@ def test_internal_error_answers_then_closes_so_the_client_reconnects():
 
     internal, closed = run(scenario)
     assert internal["code"] == "INTERNAL_ERROR"
-    assert closed == {"type": "websocket.close", "code": 1011}
+    assert closed == {"type": "websocket.close", "code": 4011}
 
 
 def test_gzip_frames_both_ways():

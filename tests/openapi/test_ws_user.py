@@ -44,7 +44,7 @@ def test_unknown_listen_key_is_refused(org):
 
     error, closed = run(scenario)
     assert error == {"code": -1125, "msg": "This listenKey does not exist."}
-    assert closed == {"closed": 1008}
+    assert closed == {"closed": 4008}
 
 
 def test_listen_key_of_a_disabled_api_key_is_refused(bhex, stream):
@@ -163,7 +163,7 @@ def test_deleting_the_listen_key_closes_its_streams(bhex, stream):
         return frames
 
     error, closed = run(scenario)
-    assert error["code"] == -1125 and closed == {"closed": 1008}
+    assert error["code"] == -1125 and closed == {"closed": 4008}
 
 
 def test_expired_listen_key_closes_the_stream_at_the_next_ping(bhex, stream, monkeypatch):
@@ -180,7 +180,7 @@ def test_expired_listen_key_closes_the_stream_at_the_next_ping(bhex, stream, mon
         return frames
 
     frames = run(scenario)
-    assert frames[-2]["code"] == -1125 and frames[-1] == {"closed": 1008}
+    assert frames[-2]["code"] == -1125 and frames[-1] == {"closed": 4008}
 
 
 def test_user_stream_message_rate_limit(bhex, stream):
