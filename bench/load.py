@@ -52,6 +52,9 @@ TICK = Decimal("0.01")
 TRON = "T" + "L" * 33  # a syntactically valid TRC20 address for the address book
 KEY_SENDS_PER_SECOND = 9  # per API key and clock second; the server allows 10
 MAX_INFLIGHT = 8  # per API key: beyond this the client is saturated and skips (and counts) a send
+# The order finished before the cancel arrived: -1139 filled / -1142 canceled (seen by the view),
+# -2011 when it finished between the view's read and the service's locked re-read.
+CANCEL_REJECTED = (-1139, -1142, -2011)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -232,7 +235,7 @@ class Trader:
         if status == 200:
             self.figures.cancels += 1
             self.figures.cancel_ms.append(elapsed)
-        elif isinstance(body, dict) and body.get("code") in (-1139, -1142):
+        elif isinstance(body, dict) and body.get("code") in CANCEL_REJECTED:
             self.figures.cancel_rejected += 1  # filled (or canceled) before the cancel arrived: expected
         else:
             self.figures.error(f"cancel {status} {body.get('code') if isinstance(body, dict) else ''}", str(body))
