@@ -484,6 +484,7 @@ async def subscribers(port: int, count: int, after_trade_id: int) -> dict[str, A
 
     seen: list[set[int]] = [set() for _ in range(count)]
     latency: list[float] = []
+    first_at: dict[int, float] = {}  # trade id -> latency to the first subscriber that received it
     duplicates = 0
     ready = 0
     stop = asyncio.Event()
@@ -522,6 +523,8 @@ async def subscribers(port: int, count: int, after_trade_id: int) -> dict[str, A
                         duplicates += 1
                         continue
                     seen[n].add(trade_id)
+                    if trade_id not in first_at:  # the pipeline up to the first socket, without the fan-out
+                        first_at[trade_id] = received - float(row["t"])
                     if n % 10 == 0:  # every tenth subscriber's latencies are enough for percentiles
                         latency.append(received - float(row["t"]))
 
@@ -540,6 +543,7 @@ async def subscribers(port: int, count: int, after_trade_id: int) -> dict[str, A
         "duplicates": duplicates,
         "latency": summary(latency),
         "latency_samples": len(latency),
+        "first_latency": summary(list(first_at.values())),
         "connected": ready,
     }
 
@@ -585,6 +589,10 @@ def main() -> None:
     parser.add_argument(
         "--profile-format", default="flamegraph", choices=["flamegraph", "raw", "speedscope"], help="py-spy output"
     )
+    parser.add_argument("--profile-only", default="", help="comma-separated process names to profile (default: all)")
+    parser.add_argument(
+        "--profile-idle", action="store_true", help="profiles include waiting (wall time: locks, database, sockets)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--subscriber-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -620,10 +628,14 @@ def main() -> None:
         if args.profile:
             suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[args.profile_format]
             spy = str(Path(sys.executable).parent / "py-spy")
+            only = {n for n in args.profile_only.split(",") if n}
             for name, proc in stack.procs.items():
+                if only and name not in only:
+                    continue
                 output = stack.workdir / f"{name}.{suffix}"
                 argv = [spy, "record", "-p", str(proc.pid), "-o", str(output), "-d", str(int(args.duration) + 5)]
                 argv += ["--format", args.profile_format, "--subprocesses", "--nonblocking"]
+                argv += ["--idle"] if args.profile_idle else []
                 spies.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # noqa: S603
                 profiles.append(str(output))
         figures = Figures()
@@ -707,6 +719,7 @@ def main() -> None:
                 "connected": market.get("connected", 0),
             },
             "trade_to_subscriber_ms": market.get("latency", {}),
+            "trade_to_first_subscriber_ms": market.get("first_latency", {}),
             "deposits": figures.deposits,
             "withdrawals": figures.withdrawals,
             "errors": sum(figures.errors.values()),

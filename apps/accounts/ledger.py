@@ -26,7 +26,7 @@ from apps.accounts.models import Account, Balance, Bucket, LedgerTransaction, Po
 from apps.core.db import insert_rows, update_rows
 from apps.core.errors import InsufficientBalance, InvalidAmount, UnbalancedTransaction, UnknownAccount, UnknownToken
 from apps.core.money import ZERO, check_storable, money_context
-from apps.events.services import balances_changed_emit
+from apps.events.services import balance_owners, balances_changed_emit
 from apps.tokens.models import Token
 
 _BUCKETS = frozenset(Bucket.values)
@@ -124,6 +124,9 @@ def ledger_post(
         else:
             ledger_tx.save(force_insert=True)
 
+        # Everything that can be read or written before the balances are locked is: concurrent
+        # postings of the same users (a matching batch among them) wait only for what follows.
+        owners = balance_owners(leg.account_id for leg in legs) if kind != TransactionKind.TRADE else None
         balances = _lock_balances({(leg.account_id, leg.token_id) for leg in legs})
         # (account, token, bucket, amount, total after) per posting: plain rows, no model instances.
         postings: list[tuple[int, str, str, Decimal, Decimal]] = []
@@ -162,8 +165,8 @@ def ledger_post(
             postings,
             constants={"transaction_id": ledger_tx.pk, "created_at": now},
         )
-        if kind != TransactionKind.TRADE:
+        if owners is not None:
             # Matching batches are left out: their fills reach users as ``trade.match`` (docs/events.md).
-            balances_changed_emit(transaction_id=ledger_tx.pk, kind=kind, balances=touched)
+            balances_changed_emit(transaction_id=ledger_tx.pk, kind=kind, balances=touched, owners=owners)
     ledger_tx.created = True  # type: ignore[attr-defined]
     return ledger_tx

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
@@ -58,21 +58,35 @@ def events_emit_rows(rows: Sequence[tuple[str, int | None, int | None, Any]]) ->
     return ids
 
 
-def balances_changed_emit(*, transaction_id: int, kind: str, balances: Sequence[Balance]) -> None:
-    """``balance.changed`` for each end user's balance a ledger transaction touched (in its transaction).
+def balance_owners(account_ids: Iterable[int]) -> dict[int, tuple[int, int, str, int, Any]]:
+    """The end users behind ``account_ids`` (system accounts are left out), for ``balances_changed_emit``.
 
-    Called by ``ledger_post`` with the rows it just wrote; system accounts (custody, fee, operating)
-    are not reported. One extra query and one bulk insert per ledger transaction.
+    ``ledger_post`` reads them before it locks the balances, so the lock is not held over this query.
     """
     from apps.accounts.models import Account
 
-    account_ids = sorted({b.account_id for b in balances})
-    owners = {
+    return {
         pk: (user_id, organization_id, account_type, index, uid)
         for pk, user_id, organization_id, account_type, index, uid in Account.objects.filter(
-            pk__in=account_ids, user__isnull=False
+            pk__in=sorted(set(account_ids)), user__isnull=False
         ).values_list("pk", "user_id", "organization_id", "type", "index", "user__uid")
     }
+
+
+def balances_changed_emit(
+    *,
+    transaction_id: int,
+    kind: str,
+    balances: Sequence[Balance],
+    owners: dict[int, tuple[int, int, str, int, Any]] | None = None,
+) -> None:
+    """``balance.changed`` for each end user's balance a ledger transaction touched (in its transaction).
+
+    Called by ``ledger_post`` with the rows it just wrote and their ``balance_owners`` (read before
+    the lock); system accounts (custody, fee, operating) are not reported. One bulk insert.
+    """
+    if owners is None:
+        owners = balance_owners(b.account_id for b in balances)
     events: list[OutboxEvent] = []
     for balance in balances:
         owner = owners.get(balance.account_id)

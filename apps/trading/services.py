@@ -380,6 +380,9 @@ def order_place(
             first = Order.objects.get(account=account, client_order_id=order.client_order_id)
             first.created = False  # type: ignore[attr-defined]
             return first
+        # The command before the hold: the hold locks the user's balance until the commit, and a
+        # matching batch settling this user's trades waits for that lock (docs/benchmarks.md).
+        MatchCommand.objects.create(symbol=draft.symbol, kind=CommandKind.PLACE, order=order)
         ledger_post(
             kind=TransactionKind.ORDER_HOLD,
             organization_id=user.organization_id,
@@ -391,7 +394,6 @@ def order_place(
             idempotency_key=f"order:{order.pk}:hold",
             acting_user_id=user.pk,
         )
-        MatchCommand.objects.create(symbol=draft.symbol, kind=CommandKind.PLACE, order=order)
         symbol_pk = draft.symbol.pk
         transaction.on_commit(lambda: queue_match(symbol_pk))
     if tasks_inline():
