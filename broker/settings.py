@@ -157,7 +157,7 @@ CHANNEL_PREFIX = env.str("CHANNEL_PREFIX", default="asgi")  # channel layer keys
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "apps.core.cache.RedisCache",  # Django's, reusing its redis-py client
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="broker"),
         }

@@ -5,6 +5,7 @@ reconcile. Refused operations (insufficient balance) must change nothing."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -31,14 +32,15 @@ def test_ledger_state_machine(django_db_blocker):
     class Ledger(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            # Fresh rows for every example (the database is shared across examples of one test).
-            self.org = organization_create(name=f"Org {id(self)}")
+            # Fresh rows for every example (the database is shared across examples of one test). A
+            # uuid, not id(self): a collected machine's id comes back, and the name would clash.
+            tag = uuid.uuid4().hex
+            self.org = organization_create(name=f"Org {tag}")
             for token in TOKENS:
                 if not Token.objects.filter(pk=token).exists():
                     token_create(id=token, name=token, precision=8)
             self.users = [
-                user_create(organization=self.org, email=f"u{i}-{id(self)}@example.com", password=None)
-                for i in range(3)
+                user_create(organization=self.org, email=f"u{i}-{tag}@example.com", password=None) for i in range(3)
             ]
             self.accounts = [user_account(user=u).pk for u in self.users] + [
                 user_account(user=u, type=AccountType.FUNDING).pk for u in self.users
