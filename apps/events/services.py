@@ -78,15 +78,13 @@ def balances_changed_emit(
     transaction_id: int,
     kind: str,
     balances: Sequence[Balance],
-    owners: dict[int, tuple[int, int, str, int, Any]] | None = None,
+    owners: dict[int, tuple[int, int, str, int, Any]],
 ) -> None:
     """``balance.changed`` for each end user's balance a ledger transaction touched (in its transaction).
 
     Called by ``ledger_post`` with the rows it just wrote and their ``balance_owners`` (read before
     the lock); system accounts (custody, fee, operating) are not reported. One bulk insert.
     """
-    if owners is None:
-        owners = balance_owners(b.account_id for b in balances)
     events: list[OutboxEvent] = []
     for balance in balances:
         owner = owners.get(balance.account_id)

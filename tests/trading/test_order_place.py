@@ -152,3 +152,26 @@ def test_market_protection_band_bounds_a_sweep(traders, place, btcusdt, bal):
     assert order.status == OrderStatus.CANCELED and order.reason == "no_liquidity"
     assert bal(bob, "USDT") == (Decimal("99896"), Decimal("0"))
     assert reconcile()["ok"]
+
+
+def test_placement_holds_the_balance_lock_over_no_avoidable_statement(postgres, traders, place, monkeypatch):
+    """decisions.md #49: the match command and the ``balance.changed`` owners are written / read
+    before the balance row is locked, so a matching batch settling the same user waits less."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.accounts.models import Account, Balance
+
+    alice, _ = traders
+    monkeypatch.setattr("apps.trading.services.queue_match", lambda symbol_id: None)  # nothing after commit
+    with CaptureQueriesContext(connection) as captured:
+        order = place(alice, "buy", price="100", quantity="1")
+    statements = [q["sql"] for q in captured.captured_queries]
+    balance, command, account = Balance._meta.db_table, MatchCommand._meta.db_table, Account._meta.db_table
+    locks = [i for i, sql in enumerate(statements) if f'FROM "{balance}"' in sql and "FOR UPDATE" in sql]
+    assert len(locks) == 1
+    before, after = statements[: locks[0]], statements[locks[0] + 1 :]
+    assert any(f'INSERT INTO "{command}"' in sql for sql in before)
+    assert any(f'FROM "{account}"' in sql for sql in before)  # the owners of the balance.changed events
+    assert not any(command in sql or f'FROM "{account}"' in sql for sql in after)
+    assert MatchCommand.objects.filter(order=order, kind="place").count() == 1
